@@ -1,0 +1,1 @@
+"""Pure domain: value types, state machines, naming rules and validation. No I/O."""

@@ -1,0 +1,1 @@
+"""Runtimes run replicas of deployments. ``base`` holds the contract every runtime implements."""

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, the database engine, migrations and the durable job queue."""
