@@ -22,8 +22,12 @@ class DeploymentStatus(StrEnum):
 
 _ALLOWED: dict[DeploymentStatus, frozenset[DeploymentStatus]] = {
     DeploymentStatus.QUEUED: frozenset(
-        {DeploymentStatus.BUILDING, DeploymentStatus.DEPLOYING, DeploymentStatus.FAILED,
-         DeploymentStatus.CANCELLED}
+        {
+            DeploymentStatus.BUILDING,
+            DeploymentStatus.DEPLOYING,
+            DeploymentStatus.FAILED,
+            DeploymentStatus.CANCELLED,
+        }
     ),
     DeploymentStatus.BUILDING: frozenset(
         {DeploymentStatus.DEPLOYING, DeploymentStatus.FAILED, DeploymentStatus.CANCELLED}

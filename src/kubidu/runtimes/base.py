@@ -170,9 +170,7 @@ class Runtime(Protocol):
         """Every replica of the service, of every deployment, from the runtime's own state."""
         ...
 
-    async def stop(
-        self, service_key: str, *, deployment_id: str, grace_s: float = 10.0
-    ) -> None:
+    async def stop(self, service_key: str, *, deployment_id: str, grace_s: float = 10.0) -> None:
         """Stop a deployment's replicas: SIGTERM, then SIGKILL after ``grace_s``."""
         ...
 

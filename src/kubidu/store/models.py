@@ -180,8 +180,9 @@ class AuditRecord(Base):
     """Append-only, hash-chained record of a mutating action (see ``security/audit.py``)."""
 
     __tablename__ = "audit_records"
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                     primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     at: Mapped[datetime] = mapped_column()
     actor: Mapped[str] = mapped_column(String(254))
     team_id: Mapped[str | None] = mapped_column(String(32), index=True)
@@ -214,8 +215,9 @@ class LogLineRow(Base):
     """A build-log line (runtime lines stay in the runtime's own store until issue #5)."""
 
     __tablename__ = "log_lines"
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                    primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     deployment_id: Mapped[str] = mapped_column(String(32), index=True)
     at: Mapped[datetime] = mapped_column()
     stream: Mapped[str] = mapped_column(String(16))

@@ -1,0 +1,2 @@
+"""Security primitives: encryption at rest, token and password hashing, the audit chain, and
+the unprivileged system accounts that isolate tenants' processes."""
