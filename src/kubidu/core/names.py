@@ -44,3 +44,14 @@ def validate_env_value(key: str, value: str) -> str:
     if len(value.encode()) > MAX_ENV_VALUE_BYTES:
         raise InvalidInput(f"env var {key!r} is longer than {MAX_ENV_VALUE_BYTES} bytes")
     return value
+
+
+def generated_hostname_label(*, service: str, environment: str, project: str) -> str:
+    """The first DNS label of a service's generated hostname (before uniqueness suffixes).
+
+    Production omits the environment, as users of Render and Railway expect short URLs.
+    """
+    parts = [service] if service == project else [service, project]
+    if environment != "production":
+        parts.insert(1, environment)
+    return "-".join(parts)[:54].rstrip("-")

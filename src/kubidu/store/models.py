@@ -147,6 +147,7 @@ class Deployment(Base):
     artifact: Mapped[str | None] = mapped_column(Text)  # release dir or image
     app_kind: Mapped[str | None] = mapped_column(String(16))  # python | node | static | ...
     command: Mapped[list[str] | None] = mapped_column(JSON)
+    build_env: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # PATH etc. from the build
     port: Mapped[int | None] = mapped_column(Integer)
     replicas: Mapped[int] = mapped_column(Integer, default=1)
     health_path: Mapped[str | None] = mapped_column(String(200))

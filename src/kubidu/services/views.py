@@ -1,0 +1,100 @@
+"""Plain, immutable views of rows that use-cases return to the entry points.
+
+Entry points (API, dashboard) render these; they never see ORM objects, so nothing lazy-loads
+after the transaction has ended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from kubidu.store.models import Deployment, Environment, Project, Service
+
+
+@dataclass(frozen=True)
+class ProjectView:
+    id: str
+    name: str
+    team: str
+    created_at: datetime
+    environments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EnvironmentView:
+    id: str
+    name: str
+    project: str
+
+
+@dataclass(frozen=True)
+class DeploymentView:
+    id: str
+    service: str
+    status: str
+    created_at: datetime
+    finished_at: datetime | None
+    message: str | None
+    app_kind: str | None
+    command: tuple[str, ...] | None
+    failure_reason: str | None
+    rollback_from: str | None
+    url: str
+
+
+@dataclass(frozen=True)
+class ServiceView:
+    id: str
+    name: str
+    project: str
+    environment: str
+    hostname: str
+    url: str
+    replicas: int
+    health_path: str | None
+    status: str
+    deployment_id: str | None
+    deployment_status: str | None
+    created_at: datetime
+
+
+def project_view(row: Project, environments: list[str]) -> ProjectView:
+    return ProjectView(row.id, row.name, row.team.name, row.created_at, tuple(environments))
+
+
+def environment_view(row: Environment) -> EnvironmentView:
+    return EnvironmentView(row.id, row.name, row.project.name)
+
+
+def deployment_view(row: Deployment, *, url: str) -> DeploymentView:
+    return DeploymentView(
+        id=row.id,
+        service=row.service.name,
+        status=row.status,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        message=row.message,
+        app_kind=row.app_kind,
+        command=tuple(row.command) if row.command is not None else None,
+        failure_reason=row.failure_reason,
+        rollback_from=row.rollback_from,
+        url=url,
+    )
+
+
+def service_view(row: Service, *, url: str, status: str, latest: Deployment | None) -> ServiceView:
+    return ServiceView(
+        id=row.id,
+        name=row.name,
+        project=row.environment.project.name,
+        environment=row.environment.name,
+        hostname=row.hostname,
+        url=url,
+        replicas=row.replicas,
+        health_path=row.health_path,
+        status=status,
+        deployment_id=row.active_deployment_id,
+        deployment_status=latest.status if latest else None,
+        created_at=row.created_at,
+    )
