@@ -22,7 +22,7 @@ CREDENTIALS_FILE = "credentials.json"
 LINK_DIR = ".kubidu"
 LINK_FILE = "link.json"
 NOT_LOGGED_IN = (
-    "not logged in: run `kubidu login --url URL --token TOKEN` (or set KUBIDU_URL and KUBIDU_TOKEN)"
+    "not logged in: run kubidu login --url URL --token TOKEN (or set KUBIDU_URL and KUBIDU_TOKEN)"
 )
 NOT_LINKED = "this directory is not linked to a service: run `kubidu init` or `kubidu link` first"
 
