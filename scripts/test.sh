@@ -46,7 +46,7 @@ find_python() {
     for candidate in python3.11 python3 "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[1-9]*/bin/python3; do
         if command -v "$candidate" >/dev/null 2>&1 &&
             "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-            command -v "$candidate"
+            "$candidate" -c 'import sys; print(sys.executable)' # the real path, not a shim
             return 0
         fi
     done
@@ -68,8 +68,9 @@ done_step "uv"
 # -- 3. The venv ----------------------------------------------------------------------------
 step "uv sync --frozen"
 export UV_PYTHON_DOWNLOADS=never # only registries are reachable; use the machine's Python
-[[ -x .venv/bin/python ]] || export UV_PYTHON="$python"
-uv sync --frozen || die "uv sync --frozen failed"
+python_arg=()
+[[ -x .venv/bin/python ]] || python_arg=(--python "$python") # only when creating the venv
+uv sync --frozen "${python_arg[@]}" || die "uv sync --frozen failed"
 done_step "uv-sync"
 
 # -- 4. Lint ------------------------------------------------------------------------------
