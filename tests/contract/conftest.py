@@ -1,0 +1,38 @@
+"""Fixtures of the runtime conformance suite: ``harness`` runs every test once per runtime.
+
+Every runtime listed in ``RUNTIMES`` must pass every test in this directory; a test that needs
+something a runtime cannot do skips on the harness's declared ability (``runs_commands``), never
+on the runtime's name. Teardown removes every service and kills anything left behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from runtime_harness import HARNESSES, Harness
+
+RUNTIMES = ["fake", "process"]  # "docker" joins when its harness is registered
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(params=RUNTIMES)
+async def harness(
+    request: pytest.FixtureRequest, tmp_path: Path, anyio_backend: str
+) -> AsyncIterator[Harness]:
+    built = HARNESSES[request.param](tmp_path)
+    try:
+        yield built
+    finally:
+        await built.close()
+
+
+def needs_commands(harness: Harness) -> None:
+    """Skip a test the runtime cannot honestly run (the fake does not execute argv)."""
+    if not harness.runs_commands:
+        pytest.skip(f"{harness.name} runtime does not execute commands")
