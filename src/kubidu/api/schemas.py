@@ -1,0 +1,46 @@
+"""Request bodies of the API (responses are the services' views)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class NameBody(BaseModel):
+    name: str = Field(max_length=64)
+
+
+class ServiceBody(BaseModel):
+    name: str = Field(max_length=64)
+    replicas: int = 1
+    health_path: str | None = None
+
+
+class ServicePatch(BaseModel):
+    replicas: int | None = None
+    health_path: str | None = None
+
+
+class EnvChange(BaseModel):
+    set: dict[str, str] = Field(default_factory=dict)
+    unset: list[str] = Field(default_factory=list)
+
+
+class UserBody(BaseModel):
+    email: str = Field(max_length=254)
+    password: str | None = Field(default=None, max_length=256)
+
+
+class NewUser(BaseModel):
+    id: str
+    token: str
+
+
+class TeamOut(BaseModel):
+    id: str
+    name: str
+    role: str
+
+
+class Whoami(BaseModel):
+    user: dict[str, str]
+    teams: list[TeamOut]

@@ -1,0 +1,176 @@
+"""The composition root: the one place that picks implementations from settings.
+
+:func:`assemble` builds the whole control plane (store, keyring, runtime, builder, edge,
+pipeline, workers, reconciler, API and dashboard) and wires every dependency explicitly as
+keyword arguments. ``server.py`` runs what this returns; tests assemble their own variants.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from kubidu.api.app import create_api
+from kubidu.api.uploads import UploadLimits
+from kubidu.builds.builder import Builder
+from kubidu.control.deploy import DeployPipeline, DeployTiming
+from kubidu.control.reconciler import Reconciler
+from kubidu.control.routing import RouteTable
+from kubidu.control.worker import Workers
+from kubidu.edge.caddy import CaddyEdge
+from kubidu.runtimes.base import Runtime
+from kubidu.security.crypto import Keyring, decode_key, load_or_create_key_file
+from kubidu.services import auth
+from kubidu.services.context import Platform
+from kubidu.settings import Settings
+from kubidu.store.db import Database
+from kubidu.web.app import create_web_router
+
+
+@dataclass
+class ControlPlane:
+    settings: Settings
+    db: Database
+    platform: Platform
+    edge: CaddyEdge
+    routes: RouteTable
+    workers: Workers
+    reconciler: Reconciler
+    app: FastAPI
+
+
+def prepare_data_dir(data_dir: Path) -> None:
+    """Create the data dir. Traversable (0711) so team accounts reach their own releases,
+    never listable; secrets inside are 0600 and private subdirectories 0700."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o711)
+    for name in ("uploads", "edge", "work"):
+        (data_dir / name).mkdir(mode=0o700, exist_ok=True)
+    for name in ("releases", "cache"):
+        (data_dir / name).mkdir(mode=0o711, exist_ok=True)
+
+
+def load_keyring(settings: Settings) -> Keyring:
+    if settings.master_key:
+        return Keyring.from_keys(decode_key(settings.master_key))
+    return Keyring.from_keys(load_or_create_key_file(settings.data_dir / "master.key"))
+
+
+def open_database(settings: Settings) -> Database:
+    db = Database(settings.effective_database_url)
+    db.migrate()
+    sqlite_file = settings.data_dir / "kubidu.db"
+    if sqlite_file.exists():
+        sqlite_file.chmod(0o600)
+    return db
+
+
+def make_runtime(settings: Settings) -> Runtime:
+    if settings.runtime == "process":
+        from kubidu.runtimes.process import ProcessRuntime
+
+        root = settings.data_dir / "runtime"
+        return ProcessRuntime(
+            state_dir=root / "state", log_dir=root / "logs", isolation=settings.isolation_enabled
+        )
+    raise SystemExit(f"runtime {settings.runtime!r} is not available yet; use --runtime process")
+
+
+def write_admin_credentials(settings: Settings, db: Database) -> None:
+    """First start only: the admin's API token and dashboard password, each mode 0600."""
+    created = auth.ensure_admin(db)
+    if created is None:
+        return
+    for name, secret in (("admin-token", created.token), ("admin-password", created.password)):
+        path = settings.data_dir / name
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret + "\n")
+
+
+def assemble(settings: Settings) -> ControlPlane:
+    prepare_data_dir(settings.data_dir)
+    db = open_database(settings)
+    keyring = load_keyring(settings)
+    write_admin_credentials(settings, db)
+    runtime = make_runtime(settings)
+    edge = CaddyEdge(
+        caddy_bin=Path(settings.caddy_bin) if settings.caddy_bin else None,
+        state_dir=settings.data_dir / "edge",
+        http_port=settings.http_port,
+        https_port=settings.https_port,
+    )
+    routes = RouteTable(db=db, runtime=runtime, apply=edge.apply)
+    busy: set[str] = set()
+    workers = _workers(settings, db, keyring, runtime, routes, busy)
+    platform = Platform(
+        db=db,
+        keyring=keyring,
+        runtime=runtime,
+        base_domain=settings.base_domain,
+        http_port=settings.http_port,
+        uploads_dir=settings.data_dir / "uploads",
+        wake_workers=workers.wake,
+    )
+    reconciler = Reconciler(
+        db=db,
+        keyring=keyring,
+        runtime=runtime,
+        routes=routes,
+        isolation=settings.isolation_enabled,
+        health_timeout_s=settings.health_timeout_seconds,
+        busy=busy,
+    )
+    return ControlPlane(
+        settings, db, platform, edge, routes, workers, reconciler, _app(settings, platform)
+    )
+
+
+def _workers(
+    settings: Settings,
+    db: Database,
+    keyring: Keyring,
+    runtime: Runtime,
+    routes: RouteTable,
+    busy: set[str],
+) -> Workers:
+    builder = Builder(
+        releases_dir=settings.data_dir / "releases",
+        cache_dir=settings.data_dir / "cache",
+        work_dir=settings.data_dir / "work",
+        python=settings.effective_app_python,
+        max_bytes=settings.max_upload_mb * 10 << 20,
+        max_files=settings.max_upload_files,
+    )
+    pipeline = DeployPipeline(
+        db=db,
+        keyring=keyring,
+        runtime=runtime,
+        builder=builder,
+        routes=routes,
+        timing=DeployTiming(
+            drain_s=settings.drain_seconds, health_timeout_s=settings.health_timeout_seconds
+        ),
+        isolation=settings.isolation_enabled,
+        busy=busy,
+    )
+
+    async def deploy(payload: dict[str, object]) -> None:
+        await pipeline.run(str(payload["deployment_id"]))
+
+    return Workers(db=db, handlers={"deploy": deploy})
+
+
+def _app(settings: Settings, platform: Platform) -> FastAPI:
+    app = create_api(
+        platform=platform,
+        upload_limits=UploadLimits(
+            max_bytes=settings.max_upload_mb << 20, max_files=settings.max_upload_files
+        ),
+    )
+    app.include_router(create_web_router(platform=platform, secure_cookies=settings.secure_cookies))
+    return app
