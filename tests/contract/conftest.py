@@ -30,9 +30,3 @@ async def harness(
         yield built
     finally:
         await built.close()
-
-
-def needs_commands(harness: Harness) -> None:
-    """Skip a test the runtime cannot honestly run (the fake does not execute argv)."""
-    if not harness.runs_commands:
-        pytest.skip(f"{harness.name} runtime does not execute commands")

@@ -21,8 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import needs_commands
-from runtime_harness import Harness, eventually, get, running
+from runtime_harness import Harness, eventually, get, needs_commands, running
 
 from kubidu.runtimes.base import PermanentRuntimeError, Replica, WorkloadSpec
 
