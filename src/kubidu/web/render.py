@@ -1,0 +1,75 @@
+"""Rendering for the dashboard: the Jinja2 environment, its filters and the error page.
+
+Used by every route module of ``kubidu.web``. Autoescaping is always on, and ``StrictUndefined``
+turns a typo in a template into an error instead of an empty string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from kubidu.core.errors import KubiduError
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+_OK = frozenset({"live", "active"})
+_BUSY = frozenset({"deploying", "building", "queued"})
+_BAD = frozenset({"failed", "crashed"})
+
+
+def status_class(status: str | None) -> str:
+    """CSS modifier of a status badge: ok (green), busy (amber), bad (red) or idle (grey)."""
+    if status in _OK:
+        return "ok"
+    if status in _BUSY:
+        return "busy"
+    if status in _BAD:
+        return "bad"
+    return "idle"
+
+
+def when(moment: datetime | None) -> str:
+    """A timestamp as UTC, to the second; naive datetimes from the store are UTC."""
+    if moment is None:
+        return "—"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def make_templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["status_class"] = status_class
+    env.filters["when"] = when
+    return Jinja2Templates(env=env)
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """Renders pages; every page gets ``user`` (or None) and ``csrf_token`` for its forms."""
+
+    templates: Jinja2Templates
+
+    def page(
+        self, request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
+    ) -> Response:
+        base = {"user": None, "csrf_token": ""}
+        return self.templates.TemplateResponse(
+            request, name, {**base, **context}, status_code=status_code
+        )
+
+    def error(self, request: Request, exc: KubiduError) -> Response:
+        context = {"status_code": exc.status_code, "message": exc.message}
+        return self.page(request, "error.html", context, status_code=exc.status_code)
