@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -302,8 +303,6 @@ async def test_refused_config_raises_caddys_message_and_keeps_old_routes(
 
 @contextlib.contextmanager
 def _bound_port() -> Iterator[int]:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("0.0.0.0", 0))
         sock.listen()

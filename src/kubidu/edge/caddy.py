@@ -158,6 +158,10 @@ class CaddyEdge:
                 await self._supervise_once(routes)
             except EdgeError as error:
                 log.warning("edge supervision: %s", error)
+            except Exception:
+                # A failing routes() (say, the database is briefly away) must not end supervision:
+                # Caddy keeps serving its last routes and the next tick tries again.
+                log.exception("edge supervision failed; retrying in %.1fs", interval_s)
             await asyncio.sleep(interval_s)
 
     async def _supervise_once(self, routes: Callable[[], Awaitable[Sequence[Route]]]) -> None:
