@@ -9,7 +9,9 @@ What is checked:
 * a POST without (or with a wrong) CSRF token is refused with 403, login included;
 * another team's service and deployment are a 404 page;
 * the deployment page shows the build log and appends new lines while the deployment is in
-  flight, then shows its final status and failure reason.
+  flight, then shows its final status and failure reason;
+* the real ``kubidu server`` serves the dashboard beside its API: the admin logs in with the
+  password it wrote on first start and sees a project and service created through the API.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tests.browser.dashboard_app import (
     Dashboard,
     add_log_line,
 )
+from tests.helpers.server import KubiduServer
 
 from kubidu.store.models import Deployment
 
@@ -144,3 +147,24 @@ def test_deployment_log_follows_until_settled(page: Page, dashboard: Dashboard) 
     expect(page.locator("#deployment-status .badge")).to_have_attribute("data-status", "failed")
     expect(page.locator("#failure-reason")).to_have_text("build failed: exit code 1")
     expect(page.locator("#log-state")).to_have_text("finished")
+
+
+def test_real_server_serves_the_dashboard(page: Page, kubidu_server: KubiduServer) -> None:
+    created = kubidu_server.api("POST", "/projects", json={"name": "blog"})
+    assert created.status_code == 201, created.text
+    service = kubidu_server.api(
+        "POST", "/projects/blog/environments/production/services", json={"name": "api"}
+    )
+    assert service.status_code == 201, service.text
+    password = (kubidu_server.data_dir / "admin-password").read_text().strip()
+
+    page.goto(kubidu_server.url + "/")
+    expect(page).to_have_url(kubidu_server.url + "/login")
+    page.get_by_label("E-mail").fill("admin@kubidu.local")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="blog").click()
+    row = page.locator("tr", has_text="api")
+    expect(row.locator(".badge")).to_have_text("no-deployment")
+    row.get_by_role("link", name="api", exact=True).click()
+    expect(page.locator("#service-url")).to_have_attribute("href", service.json()["url"])
