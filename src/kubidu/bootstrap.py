@@ -53,6 +53,17 @@ def prepare_data_dir(data_dir: Path) -> None:
         (data_dir / name).mkdir(mode=0o711, exist_ok=True)
 
 
+def check_traversable(data_dir: Path) -> None:
+    """With isolation, team accounts reach their releases through every ancestor dir."""
+    for directory in (data_dir, *data_dir.parents):
+        if not directory.stat().st_mode & 0o001:
+            raise SystemExit(
+                f"{directory} is not traversable by other users, so apps running as their "
+                "team's account could not reach their releases: choose a data dir outside it "
+                "(--data-dir) or chmod o+x it"
+            )
+
+
 def load_keyring(settings: Settings) -> Keyring:
     if settings.master_key:
         return Keyring.from_keys(decode_key(settings.master_key))
@@ -94,6 +105,8 @@ def write_admin_credentials(settings: Settings, db: Database) -> None:
 
 def assemble(settings: Settings) -> ControlPlane:
     prepare_data_dir(settings.data_dir)
+    if settings.isolation_enabled:
+        check_traversable(settings.data_dir)
     db = open_database(settings)
     keyring = load_keyring(settings)
     write_admin_credentials(settings, db)

@@ -17,6 +17,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def _default_data_dir() -> Path:
+    # As root, team accounts must be able to traverse to their releases, which /root forbids.
+    if os.geteuid() == 0:
+        return Path("/var/lib/kubidu")
     return Path.home() / ".local" / "share" / "kubidu"
 
 

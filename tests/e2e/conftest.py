@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +17,18 @@ def kubidu_server(tmp_path: Path) -> Iterator[KubiduServer]:
     """A started ``kubidu server`` on SQLite in its own data dir; everything killed after."""
     home = tmp_path / "home"
     home.mkdir()
-    server = KubiduServer(data_dir=tmp_path / "data", home=home)
+    server = KubiduServer(data_dir=traversable_dir() / "data", home=home)
     try:
         server.start()
         yield server
     finally:
         server.cleanup()
+        shutil.rmtree(server.data_dir.parent, ignore_errors=True)
+
+
+def traversable_dir() -> Path:
+    """A fresh dir whose ancestors other users may traverse (pytest's tmp_path is 0700),
+    as the team accounts that run apps need to reach their releases."""
+    path = Path(tempfile.mkdtemp(prefix="kubidu-e2e-", dir="/tmp"))
+    path.chmod(0o711)
+    return path
