@@ -81,6 +81,7 @@ def test_browse_to_service_and_reveal_vars(page: Page, dashboard: Dashboard) -> 
 def test_wrong_password_shows_error(page: Page, dashboard: Dashboard) -> None:
     log_in(page, dashboard, dashboard.admin_email, "not-the-password")
     expect(page.get_by_role("alert")).to_have_text("wrong e-mail or password")
+    expect(page.get_by_label("E-mail")).to_have_value(dashboard.admin_email)
     assert not any(c["name"] == "kubidu_session" for c in page.context.cookies())
 
 

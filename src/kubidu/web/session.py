@@ -76,9 +76,11 @@ def redirect(path: str) -> RedirectResponse:
 
 
 def add_session_routes(router: APIRouter, sessions: Sessions, renderer: Renderer) -> None:
-    def login_form(request: Request, error: str | None = None, status: int = 200) -> Response:
+    def login_form(
+        request: Request, error: str | None = None, status: int = 200, email: str = ""
+    ) -> Response:
         token = secrets.token_urlsafe(32)
-        context = {"csrf_token": token, "error": error}
+        context = {"csrf_token": token, "error": error, "email": email}
         response = renderer.page(request, "login.html", context, status_code=status)
         sessions.set_cookie(response, LOGIN_CSRF_COOKIE, token, max_age=3600)
         return response
@@ -103,7 +105,7 @@ def add_session_routes(router: APIRouter, sessions: Sessions, renderer: Renderer
                 remote_addr=client_addr(request),
             )
         except Unauthorized as exc:
-            return login_form(request, exc.message, status=401)
+            return login_form(request, exc.message, status=401, email=email)
         response = redirect("/")
         lifetime = int(auth.SESSION_LIFETIME.total_seconds())
         sessions.set_cookie(response, SESSION_COOKIE, login.session_token, max_age=lifetime)

@@ -50,7 +50,7 @@
     try {
       const url = log.dataset.url + "?after=" + encodeURIComponent(log.dataset.after);
       const response = await fetch(url, { headers: { Accept: "application/json" } });
-      if (!response.ok || !response.headers.get("content-type").includes("json")) {
+      if (!response.ok || !(response.headers.get("content-type") || "").includes("json")) {
         stop("stopped following (reload the page)");
         return;
       }
