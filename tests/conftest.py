@@ -11,6 +11,10 @@ What lives here:
 * ``database_url``: parametrised over SQLite and PostgreSQL; a fresh, empty database per test
   as a SQLAlchemy URL. ``postgresql_url``: the same, PostgreSQL only.
 * ``chromium_path``: where Chromium is, for Playwright tests.
+* ``tmp_path`` (overrides pytest's): when running as root, the directory and its parents are
+  made traversable (o+x) so apps, builds and databases running as unprivileged accounts can
+  reach data dirs inside it. For ``tmp_path_factory.mktemp`` dirs call
+  ``tests.helpers.tmp.make_traversable`` yourself.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ if str(_ROOT) not in sys.path:
 
 from tests.helpers.postgres import PostgresCluster, find_bindir  # noqa: E402
 from tests.helpers.strict import is_strict, missing_dependency  # noqa: E402
+from tests.helpers.tmp import make_traversable  # noqa: E402
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 
@@ -72,6 +77,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"kubidu: strict mode {'ON (skips fail)' if is_strict() else 'off (skips allowed)'}",
         f"kubidu: postgresql binaries {find_bindir() or 'NOT FOUND'}; chromium {chromium}",
     ]
+
+
+# -- temporary directories ------------------------------------------------------------------
+
+
+@pytest.fixture
+def tmp_path(tmp_path: Path) -> Path:
+    """pytest's ``tmp_path``, reachable (not listable) by other accounts when run as root."""
+    return make_traversable(tmp_path)
 
 
 # -- databases ------------------------------------------------------------------------------
