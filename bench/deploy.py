@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-
 from tests.helpers.apps import copy_example
 from tests.helpers.server import KubiduServer
 
@@ -46,8 +45,9 @@ class SteadyClient:
     def _one(self, http: httpx.Client) -> None:
         self.sent += 1
         try:
-            response = http.get(f"http://127.0.0.1:{self.server.http_port}/",
-                                headers={"Host": self.hostname})
+            response = http.get(
+                f"http://127.0.0.1:{self.server.http_port}/", headers={"Host": self.hostname}
+            )
         except httpx.HTTPError as exc:
             self.failed.append(repr(exc))
             return
@@ -66,8 +66,9 @@ class SteadyClient:
 def _redeploy(server: KubiduServer, app: Path, client: SteadyClient, n: int) -> float:
     version = f"bench-version-{n}"
     source = (app / "app.py").read_text()
-    (app / "app.py").write_text(source.replace(MARKER, f"{MARKER} {version}", 1)
-                                if MARKER in source else source)
+    (app / "app.py").write_text(
+        source.replace(MARKER, f"{MARKER} {version}", 1) if MARKER in source else source
+    )
     client.seen_wanted.append(version)
     start = time.monotonic()
     server.cli("deploy", cwd=app)
@@ -87,8 +88,10 @@ def _api_latency(server: KubiduServer, samples: int) -> dict[str, float]:
             http.get(path).raise_for_status()
             timings.append((time.perf_counter() - start) * 1000)
     timings.sort()
-    return {"p50_ms": round(statistics.median(timings), 2),
-            "p99_ms": round(timings[int(len(timings) * 0.99) - 1], 2)}
+    return {
+        "p50_ms": round(statistics.median(timings), 2),
+        "p99_ms": round(timings[int(len(timings) * 0.99) - 1], 2),
+    }
 
 
 def main() -> None:
@@ -127,10 +130,17 @@ def _run(server: KubiduServer, root: Path, args: argparse.Namespace) -> dict[str
     return {
         "runtime": "process",
         "cold_deploy_s": round(cold, 2),
-        "warm_redeploy_s": {"median": round(statistics.median(warm), 2),
-                            "max": round(max(warm), 2), "all": [round(w, 2) for w in warm]},
-        "steady_client": {"rate_per_s": args.rate, "requests": client.sent,
-                          "failed": len(client.failed), "failures": client.failed[:10]},
+        "warm_redeploy_s": {
+            "median": round(statistics.median(warm), 2),
+            "max": round(max(warm), 2),
+            "all": [round(w, 2) for w in warm],
+        },
+        "steady_client": {
+            "rate_per_s": args.rate,
+            "requests": client.sent,
+            "failed": len(client.failed),
+            "failures": client.failed[:10],
+        },
         "api_status_read": _api_latency(server, 300),
     }
 

@@ -8,16 +8,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from tests.helpers.server import KubiduServer
 
 
 @pytest.fixture
-def kubidu_server(tmp_path: Path) -> Iterator[KubiduServer]:
-    """A started ``kubidu server`` on SQLite in its own data dir; everything killed after."""
+def kubidu_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KubiduServer]:
+    """A started ``kubidu server`` in its own data dir; everything killed after.
+
+    SQLite by default; parametrise indirectly with ``"postgresql"`` for a fresh database on
+    the throwaway PostgreSQL cluster.
+    """
     home = tmp_path / "home"
     home.mkdir()
-    server = KubiduServer(data_dir=traversable_dir() / "data", home=home)
+    database_url = None
+    if getattr(request, "param", "sqlite") == "postgresql":
+        database_url = request.getfixturevalue("postgresql_url")
+    server = KubiduServer(data_dir=traversable_dir() / "data", home=home, database_url=database_url)
     try:
         server.start()
         yield server

@@ -7,17 +7,19 @@ deployments and logs show what happened; the Node example and the static site de
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
 
 import httpx
-
+import pytest
 from tests.helpers.apps import copy_example, write_stdlib_app
 from tests.helpers.server import KubiduServer
 from tests.helpers.wait import wait_for
 
 
+@pytest.mark.parametrize("kubidu_server", ["sqlite", "postgresql"], indirect=True)
 def test_python_example_deploys_and_redeploys_without_downtime(
     kubidu_server: KubiduServer, tmp_path: Path
 ) -> None:
@@ -35,8 +37,9 @@ def test_python_example_deploys_and_redeploys_without_downtime(
     assert "GREETING" in listed and "Howdy" not in listed
     assert "Howdy partner" in kubidu_server.cli("env", "list", "--reveal", cwd=app).stdout
 
-    failures, answers = _steady_client(kubidu_server, hostname,
-                                       lambda: kubidu_server.cli("deploy", cwd=app))
+    failures, answers = _steady_client(
+        kubidu_server, hostname, lambda: kubidu_server.cli("deploy", cwd=app)
+    )
     assert failures == [], f"requests failed during the redeploy: {failures[:5]}"
     assert any("Howdy partner" in a for a in answers)
     assert "Howdy partner" in kubidu_server.fetch(hostname).text
@@ -52,7 +55,9 @@ def test_python_example_deploys_and_redeploys_without_downtime(
     assert "dependencies from cache" in build
 
 
-def _steady_client(server: KubiduServer, hostname: str, action: object) -> tuple[list[str], list[str]]:
+def _steady_client(
+    server: KubiduServer, hostname: str, action: object
+) -> tuple[list[str], list[str]]:
     """Send ~25 requests/s while ``action`` runs; return (failures, bodies)."""
     failures: list[str] = []
     answers: list[str] = []
@@ -62,11 +67,14 @@ def _steady_client(server: KubiduServer, hostname: str, action: object) -> tuple
         with httpx.Client(timeout=5) as http:
             while not done.is_set():
                 try:
-                    response = http.get(f"http://127.0.0.1:{server.http_port}/",
-                                        headers={"Host": hostname})
+                    response = http.get(
+                        f"http://127.0.0.1:{server.http_port}/", headers={"Host": hostname}
+                    )
                     (answers if response.status_code == 200 else failures).append(
-                        response.text if response.status_code == 200
-                        else f"{response.status_code} {response.text[:80]}")
+                        response.text
+                        if response.status_code == 200
+                        else f"{response.status_code} {response.text[:80]}"
+                    )
                 except httpx.HTTPError as exc:
                     failures.append(repr(exc))
                 time.sleep(0.04)
@@ -102,8 +110,9 @@ def test_node_and_static_examples(kubidu_server: KubiduServer, tmp_path: Path) -
 def test_replicas_are_balanced(kubidu_server: KubiduServer, tmp_path: Path) -> None:
     app = write_stdlib_app(tmp_path / "app", version="v1")
     kubidu_server.cli("init", "--project", "scale", "--service", "web", cwd=app)
-    response = kubidu_server.api("PATCH", "/projects/scale/environments/production/services/web",
-                                 json={"replicas": 2})
+    response = kubidu_server.api(
+        "PATCH", "/projects/scale/environments/production/services/web", json={"replicas": 2}
+    )
     assert response.status_code == 200, response.text
     kubidu_server.cli("deploy", cwd=app)
     replicas = kubidu_server.cli_json("ps", cwd=app)
@@ -111,6 +120,12 @@ def test_replicas_are_balanced(kubidu_server: KubiduServer, tmp_path: Path) -> N
     host = httpx.URL(kubidu_server.cli_json("status", cwd=app)["url"]).host
     for _ in range(10):
         assert kubidu_server.fetch(host).text.startswith("v1")
-    logs = wait_for(lambda: [ln for ln in kubidu_server.cli("--json", "logs", cwd=app)
-                             .stdout.splitlines() if "request /" in ln], 10)
-    assert len({__import__("json").loads(ln)["replica"] for ln in logs}) == 2
+    logs = wait_for(
+        lambda: [
+            ln
+            for ln in kubidu_server.cli("--json", "logs", cwd=app).stdout.splitlines()
+            if "request /" in ln
+        ],
+        10,
+    )
+    assert len({json.loads(ln)["replica"] for ln in logs}) == 2

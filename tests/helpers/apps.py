@@ -8,7 +8,7 @@ from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
-_SERVER = '''
+_SERVER = """
 import os, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -29,17 +29,26 @@ class Handler(BaseHTTPRequestHandler):
 
 print("listening on", os.environ["PORT"], flush=True)
 ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).serve_forever()
-'''
+"""
 
 
 def write_stdlib_app(
-    root: Path, *, version: str, startup_delay: float = 0.0, before_listen: str = "",
+    root: Path,
+    *,
+    version: str,
+    startup_delay: float = 0.0,
+    before_listen: str = "",
     requirements: str = "",
 ) -> Path:
     """A Python app answering ``<version> <GREETING>`` on every path."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "app.py").write_text(_SERVER.format(version=version, startup_delay=startup_delay,
-                                                before_listen=textwrap.dedent(before_listen)))
+    (root / "app.py").write_text(
+        _SERVER.format(
+            version=version,
+            startup_delay=startup_delay,
+            before_listen=textwrap.dedent(before_listen),
+        )
+    )
     (root / "requirements.txt").write_text(requirements)
     (root / "Procfile").write_text("web: python app.py\n")
     return root

@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import psutil
-
 from tests.helpers.ports import free_port
 from tests.helpers.wait import wait_for
 
@@ -48,23 +47,26 @@ class KubiduServer:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KUBIDU_")}
-        env.update({
-            "KUBIDU_DATA_DIR": str(self.data_dir),
-            "KUBIDU_LISTEN": f"127.0.0.1:{self.api_port}",
-            "KUBIDU_HTTP_PORT": str(self.http_port),
-            "KUBIDU_HTTPS_PORT": str(self.https_port),
-            "KUBIDU_DRAIN_SECONDS": "1",
-            "KUBIDU_HEALTH_TIMEOUT_SECONDS": "20",
-            **self.extra_env,
-        })
+        env.update(
+            {
+                "KUBIDU_DATA_DIR": str(self.data_dir),
+                "KUBIDU_LISTEN": f"127.0.0.1:{self.api_port}",
+                "KUBIDU_HTTP_PORT": str(self.http_port),
+                "KUBIDU_HTTPS_PORT": str(self.https_port),
+                "KUBIDU_DRAIN_SECONDS": "1",
+                "KUBIDU_HEALTH_TIMEOUT_SECONDS": "20",
+                **self.extra_env,
+            }
+        )
         if self.database_url:
             env["KUBIDU_DATABASE_URL"] = self.database_url
         return env
 
     def start(self) -> None:
         log = (self.home / "server.log").open("ab")
-        self.process = subprocess.Popen([KUBIDU, "server"], env=self.env(), stdout=log,
-                                        stderr=subprocess.STDOUT, cwd=self.home)
+        self.process = subprocess.Popen(
+            [KUBIDU, "server"], env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.home
+        )
         wait_for(self._healthy, 60, what="kubidu server /healthz")
 
     def _healthy(self) -> bool:
@@ -92,32 +94,50 @@ class KubiduServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
 
-    def cli(self, *args: str, cwd: Path | None = None, check: bool = True,
-            timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, cwd: Path | None = None, check: bool = True, timeout: float = 240
+    ) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KUBIDU_")}
-        env.update({"KUBIDU_URL": self.url, "KUBIDU_TOKEN": self.token,
-                    "XDG_CONFIG_HOME": str(self.home / "config")})
-        result = subprocess.run([KUBIDU, *args], cwd=cwd or self.home, env=env, text=True,
-                                capture_output=True, timeout=timeout, check=False)
+        env.update(
+            {
+                "KUBIDU_URL": self.url,
+                "KUBIDU_TOKEN": self.token,
+                "XDG_CONFIG_HOME": str(self.home / "config"),
+            }
+        )
+        result = subprocess.run(
+            [KUBIDU, *args],
+            cwd=cwd or self.home,
+            env=env,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"kubidu {' '.join(args)} failed ({result.returncode}):\n"
-                                 f"{result.stdout}\n{result.stderr}\n--- server log ---\n"
-                                 f"{self.server_log()}")
+            raise AssertionError(
+                f"kubidu {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stdout}\n{result.stderr}\n--- server log ---\n"
+                f"{self.server_log()}"
+            )
         return result
 
     def cli_json(self, *args: str, cwd: Path | None = None) -> Any:
         return json.loads(self.cli("--json", *args, cwd=cwd).stdout)
 
-    def api(self, method: str, path: str, *, token: str | None = None,
-            **kwargs: Any) -> httpx.Response:
+    def api(
+        self, method: str, path: str, *, token: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token or self.token}"}
-        return httpx.request(method, f"{self.url}/api/v1{path}", headers=headers, timeout=30,
-                             **kwargs)
+        return httpx.request(
+            method, f"{self.url}/api/v1{path}", headers=headers, timeout=30, **kwargs
+        )
 
     def fetch(self, hostname: str, path: str = "/", timeout: float = 5) -> httpx.Response:
         """GET through the Caddy edge, as a browser resolving *.localhost would."""
-        return httpx.get(f"http://127.0.0.1:{self.http_port}{path}",
-                         headers={"Host": hostname}, timeout=timeout)
+        return httpx.get(
+            f"http://127.0.0.1:{self.http_port}{path}", headers={"Host": hostname}, timeout=timeout
+        )
 
     def cleanup(self) -> None:
         self.stop()
