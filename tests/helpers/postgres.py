@@ -28,6 +28,8 @@ PG_ACCOUNT = "kubidu-pg"
 SUPERUSER = "postgres"
 _SEARCH_DIRS = ("/usr/lib/postgresql/15/bin",)
 _START_ATTEMPTS = 3
+_PREFIX = "kubidu-pg-"
+_OWNER_FILE = "owner.pid"  # pid of the test process that owns the cluster
 
 
 class PostgresError(RuntimeError):
@@ -71,7 +73,9 @@ class PostgresCluster:
     def start(cls, *, bindir: Path) -> PostgresCluster:
         """Create a cluster in a new temporary directory and start it."""
         run_as = _ensure_account() if os.geteuid() == 0 else None
-        base = Path(tempfile.mkdtemp(prefix="kubidu-pg-", dir="/tmp" if run_as else None))
+        _reap_orphans(bindir)
+        base = Path(tempfile.mkdtemp(prefix=_PREFIX, dir="/tmp" if run_as else None))
+        (base / _OWNER_FILE).write_text(str(os.getpid()))
         if run_as:
             shutil.chown(base, user=run_as, group=run_as)
         cluster = cls(bindir=bindir, base=base, run_as=run_as)
@@ -180,6 +184,34 @@ class PostgresCluster:
         if check and result.returncode != 0:
             raise PostgresError(f"{tool} failed ({result.returncode}): {result.stderr.strip()}")
         return result
+
+
+def _reap_orphans(bindir: Path) -> None:
+    """Stop and delete clusters left behind by test sessions that were killed."""
+    for tmp in {Path("/tmp"), Path(tempfile.gettempdir())}:
+        for base in tmp.glob(f"{_PREFIX}*"):
+            try:
+                owner = int((base / _OWNER_FILE).read_text())
+                os.kill(owner, 0)
+                continue  # its session is still running
+            except ProcessLookupError:
+                pass
+            except (OSError, ValueError):
+                continue  # not ours, or not readable
+            info = base.stat()
+            if os.geteuid() != 0 and info.st_uid != os.geteuid():
+                continue
+            run_as = _account_name(info.st_uid) if info.st_uid != os.geteuid() else None
+            PostgresCluster(bindir=bindir, base=base, run_as=run_as).stop()
+
+
+def _account_name(uid: int) -> str | None:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return None
 
 
 def _ensure_account() -> str:
