@@ -125,6 +125,7 @@ class DeployPipeline:
             command=list(result.command),
             build_env=dict(result.env),
         )
+        Path(rec.source_path).unlink(missing_ok=True)  # the release now holds the source
         return await asyncio.to_thread(state.load, self._db, self._keyring, rec.id)
 
     async def _release(self, rec: state.DeploymentRecord, buildlog: BuildLog) -> None:
