@@ -10,7 +10,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
 PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
 export UV_PYTHON_DOWNLOADS=never
-uv sync --frozen --no-dev --quiet
+uv sync --frozen --no-dev --inexact --quiet  # --inexact: keep dev tools already there
 kubidu=$PWD/.venv/bin/kubidu
 
 if ((EUID == 0)); then default_data=/var/lib/kubidu; else default_data=$HOME/.local/share/kubidu; fi

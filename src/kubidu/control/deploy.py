@@ -124,6 +124,7 @@ class DeployPipeline:
             app_kind=result.kind,
             command=list(result.command),
             build_env=dict(result.env),
+            health_path=rec.health_path or result.health_path,
         )
         Path(rec.source_path).unlink(missing_ok=True)  # the release now holds the source
         return await asyncio.to_thread(state.load, self._db, self._keyring, rec.id)
