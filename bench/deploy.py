@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
 from tests.helpers.apps import copy_example
 from tests.helpers.server import KubiduServer
 

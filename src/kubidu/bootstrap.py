@@ -47,7 +47,8 @@ def prepare_data_dir(data_dir: Path) -> None:
     never listable; secrets inside are 0600 and private subdirectories 0700."""
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o711)
-    for name in ("uploads", "edge", "work"):
+    # "db" is 0700 because SQLite creates its -wal/-shm files with the process's umask.
+    for name in ("db", "uploads", "edge", "work"):
         (data_dir / name).mkdir(mode=0o700, exist_ok=True)
     for name in ("releases", "cache"):
         (data_dir / name).mkdir(mode=0o711, exist_ok=True)
@@ -73,9 +74,6 @@ def load_keyring(settings: Settings) -> Keyring:
 def open_database(settings: Settings) -> Database:
     db = Database(settings.effective_database_url)
     db.migrate()
-    sqlite_file = settings.data_dir / "kubidu.db"
-    if sqlite_file.exists():
-        sqlite_file.chmod(0o600)
     return db
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -28,9 +27,6 @@ def serve(settings: Settings) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # Everything the control plane writes (database, WAL, logs, state) is private unless a
-    # component opens it up on purpose (releases, for their team's account).
-    os.umask(0o077)
     plane = assemble(settings)
     _announce(plane)
     plane.app.router.lifespan_context = _lifespan(plane)

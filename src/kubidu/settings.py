@@ -71,7 +71,7 @@ class Settings(BaseSettings):
 
     @property
     def effective_database_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'kubidu.db'}"
+        return self.database_url or f"sqlite:///{self.data_dir / 'db' / 'kubidu.db'}"
 
     @property
     def effective_app_python(self) -> str:

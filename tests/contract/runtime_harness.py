@@ -21,7 +21,6 @@ from typing import TypeVar
 
 import httpx
 import psutil
-import pytest
 
 from kubidu.runtimes.base import Labels, Replica, ReplicaState, Runtime, WorkloadSpec
 from kubidu.runtimes.fake import FakeRuntime
@@ -170,12 +169,8 @@ HARNESSES: dict[str, Callable[[Path], Harness]] = {
     "fake": FakeHarness,
     "process": ProcessHarness,
 }
-
-
-def needs_commands(harness: Harness) -> None:
-    """Skip a test the runtime cannot honestly run (the fake does not execute argv)."""
-    if not harness.runs_commands:
-        pytest.skip(f"{harness.name} runtime does not execute commands")
+# Runtimes whose harness executes real argv; ``test_runtime_commands.py`` runs only on these.
+COMMAND_RUNTIMES = [name for name in HARNESSES if name != "fake"]
 
 
 async def eventually(

@@ -1,4 +1,4 @@
-"""Conformance for runtimes that execute real commands (skipped for the fake only).
+"""Conformance for runtimes that execute real commands (every runtime but the in-memory fake).
 
 Checks:
 * run_oneoff returns the exit code and combined output; it times out; it sees only its env;
@@ -21,11 +21,15 @@ import time
 from pathlib import Path
 
 import pytest
-from runtime_harness import Harness, eventually, get, needs_commands, running
+from runtime_harness import COMMAND_RUNTIMES, Harness, eventually, get, running
 
 from kubidu.runtimes.base import PermanentRuntimeError, Replica, WorkloadSpec
 
-pytestmark = pytest.mark.anyio
+# The fake does not execute argv, so these tests run only where commands really run.
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.parametrize("harness", COMMAND_RUNTIMES, indirect=True),
+]
 
 
 def _oneoff(harness: Harness, code: str, *, env: dict[str, str] | None = None) -> WorkloadSpec:
@@ -33,7 +37,6 @@ def _oneoff(harness: Harness, code: str, *, env: dict[str, str] | None = None) -
 
 
 async def test_oneoff_exit_code_and_output(harness: Harness) -> None:
-    needs_commands(harness)
     code = "import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)"
     result = await harness.runtime.run_oneoff(_oneoff(harness, code))
     assert result.exit_code == 3
@@ -43,7 +46,6 @@ async def test_oneoff_exit_code_and_output(harness: Harness) -> None:
 
 
 async def test_oneoff_sees_only_its_env(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    needs_commands(harness)
     monkeypatch.setenv("KUBIDU_MASTER_KEY", "top-secret-key")
     code = "import os; print(os.environ.get('KUBIDU_MASTER_KEY'), os.environ['JOB'])"
     result = await harness.runtime.run_oneoff(_oneoff(harness, code, env={"JOB": "migrate"}))
@@ -51,7 +53,6 @@ async def test_oneoff_sees_only_its_env(harness: Harness, monkeypatch: pytest.Mo
 
 
 async def test_oneoff_times_out(harness: Harness) -> None:
-    needs_commands(harness)
     started = time.monotonic()
     result = await harness.runtime.run_oneoff(
         _oneoff(harness, "import time; time.sleep(30)"), timeout_s=0.5
@@ -62,7 +63,6 @@ async def test_oneoff_times_out(harness: Harness) -> None:
 
 
 async def test_argv_variables_are_expanded(harness: Harness) -> None:
-    needs_commands(harness)
     command = (sys.executable, "echo.py", "--port", "$PORT", "--tag", "${TAG}-x", "$UNSET")
     await harness.runtime.apply(harness.spec("svc-a", "dep1", command=command, env={"TAG": "t1"}))
     [replica] = await running(harness.runtime, "svc-a", "dep1", 1)
@@ -72,7 +72,6 @@ async def test_argv_variables_are_expanded(harness: Harness) -> None:
 
 
 async def test_missing_release_or_program_is_permanent(harness: Harness) -> None:
-    needs_commands(harness)
     spec = harness.spec("svc-a", "dep1")
     missing_release = WorkloadSpec(**{**spec.__dict__, "artifact": "/nonexistent/release"})
     with pytest.raises(PermanentRuntimeError):
@@ -83,7 +82,6 @@ async def test_missing_release_or_program_is_permanent(harness: Harness) -> None
 
 
 async def test_sigkilled_replica_reports_minus_nine(harness: Harness) -> None:
-    needs_commands(harness)
     await harness.runtime.apply(harness.spec("svc-a", "dep1"))
     [replica] = await running(harness.runtime, "svc-a", "dep1", 1)
     await harness.crash(replica.replica_id)
@@ -96,7 +94,6 @@ async def test_sigkilled_replica_reports_minus_nine(harness: Harness) -> None:
 
 
 async def test_stop_kills_an_app_that_ignores_sigterm(harness: Harness) -> None:
-    needs_commands(harness)
     code = (
         "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN);"
         " print('stubborn', flush=True); time.sleep(60)"
@@ -134,7 +131,6 @@ asyncio.run(main())
 async def test_replicas_survive_kill_9_of_the_control_plane(
     harness: Harness, tmp_path: Path
 ) -> None:
-    needs_commands(harness)
     control = subprocess.Popen(
         [sys.executable, "-c", CONTROL_PLANE, str(tmp_path), harness.artifact()],
         stdout=subprocess.PIPE,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from tests.helpers.server import KubiduServer
 
 SVC = "/projects/alpha/environments/production/services/web"

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+
 from tests.helpers.apps import write_stdlib_app
 from tests.helpers.server import KubiduServer
 from tests.helpers.wait import wait_for

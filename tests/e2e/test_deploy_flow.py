@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from tests.helpers.apps import copy_example, write_stdlib_app
 from tests.helpers.server import KubiduServer
 from tests.helpers.wait import wait_for

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+
 from tests.helpers.ports import free_port
 
 PG_ACCOUNT = "kubidu-pg"

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import psutil
+
 from tests.helpers.ports import free_port
 from tests.helpers.wait import wait_for
 

@@ -63,10 +63,6 @@ def test_error_names_the_kind_and_value() -> None:
     assert excinfo.value.status_code == 422
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG in core/names.py: `$` also matches before a trailing newline; use fullmatch",
-)
 @pytest.mark.parametrize("value", ["app\n"])
 def test_trailing_newline_is_refused(value: str) -> None:
     with pytest.raises(InvalidInput):

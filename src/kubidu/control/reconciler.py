@@ -95,4 +95,3 @@ class Reconciler:
             await self._runtime.apply(spec)
         except RuntimeError_ as exc:
             log.warning("could not converge %s: %s", deployment_id, exc)
-

@@ -17,7 +17,7 @@ MAX_ENV_VALUE_BYTES = 32 * 1024
 
 def validate_name(value: str, *, kind: str) -> str:
     """Return ``value`` if it is a valid project/service/environment/team name."""
-    if not _NAME.match(value) or "--" in value:
+    if not _NAME.fullmatch(value) or "--" in value:
         raise InvalidInput(
             f"invalid {kind} name {value!r}: use 1-40 lowercase letters, digits and single "
             "hyphens, starting with a letter and not ending with a hyphen"
@@ -27,7 +27,7 @@ def validate_name(value: str, *, kind: str) -> str:
 
 def validate_env_key(key: str) -> str:
     """Return ``key`` if it is a POSIX-style environment variable name we allow."""
-    if not _ENV_KEY.match(key):
+    if not _ENV_KEY.fullmatch(key):
         raise InvalidInput(
             f"invalid env var name {key!r}: use letters, digits and underscores, "
             "not starting with a digit"

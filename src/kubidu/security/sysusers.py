@@ -19,7 +19,7 @@ _lock = threading.Lock()  # useradd is not safe to run concurrently against /etc
 
 def ensure_system_user(name: str) -> tuple[int, int]:
     """Return ``(uid, gid)`` of system account ``name``, creating it (and its group) if needed."""
-    if not _SAFE.match(name):
+    if not _SAFE.fullmatch(name):
         raise ValueError(f"unsafe system user name {name!r}")
     with _lock:
         try:
