@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
 from tests.browser.dashboard_app import Dashboard, serve_dashboard
 from tests.helpers.browser import chromium_args
 from tests.helpers.server import KubiduServer

@@ -25,8 +25,6 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.helpers.ports import free_port
-from tests.helpers.wait import wait_for
 
 from kubidu.runtimes.fake import FakeRuntime
 from kubidu.security.crypto import Keyring
@@ -35,6 +33,8 @@ from kubidu.services.context import Actor, Platform
 from kubidu.store.db import Database
 from kubidu.store.models import Deployment, LogLineRow, Service
 from kubidu.web.app import create_web_router
+from tests.helpers.ports import free_port
+from tests.helpers.wait import wait_for
 
 EVE_EMAIL = "eve@example.com"
 EVE_PASSWORD = "eve-has-a-long-password"

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 from sqlalchemy import update
+
+from kubidu.store.models import Deployment
 from tests.browser.dashboard_app import (
     EVE_EMAIL,
     EVE_PASSWORD,
@@ -28,8 +30,6 @@ from tests.browser.dashboard_app import (
     add_log_line,
 )
 from tests.helpers.server import KubiduServer
-
-from kubidu.store.models import Deployment
 
 SERVICE_PATH = "/projects/shop/production/web"
 SCREENSHOT = Path("/tmp/kubidu-dashboard.png")

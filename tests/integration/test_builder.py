@@ -32,12 +32,12 @@ from pathlib import Path
 
 import psutil
 import pytest
-from tests.helpers.strict import missing_dependency
 
 from kubidu.builds.builder import Builder, BuildFailed, BuildResult
 from kubidu.builds.tree import remove_tree
 from kubidu.core.errors import InvalidInput
 from kubidu.security.sysusers import ensure_system_user
+from tests.helpers.strict import missing_dependency
 
 OWNER = "team_ab12"
 TEAM_ACCOUNT = "kubidu-test-build"

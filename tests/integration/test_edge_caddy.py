@@ -28,10 +28,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.helpers.ports import free_port
-from tests.helpers.wait import wait_for_port
 
 from kubidu.edge import CaddyEdge, EdgeConfigRejected, Route
+from tests.helpers.ports import free_port
+from tests.helpers.wait import wait_for_port
 
 pytestmark = pytest.mark.anyio
 
