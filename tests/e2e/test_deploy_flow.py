@@ -130,3 +130,15 @@ def test_replicas_are_balanced(kubidu_server: KubiduServer, tmp_path: Path) -> N
         10,
     )
     assert len({json.loads(ln)["replica"] for ln in logs}) == 2
+
+
+def test_logs_follow_shows_new_lines(kubidu_server: KubiduServer, tmp_path: Path) -> None:
+    app = write_stdlib_app(tmp_path / "app", version="v1")
+    kubidu_server.cli("init", "--project", "follow", "--service", "web", cwd=app)
+    kubidu_server.cli("deploy", cwd=app)
+    host = httpx.URL(kubidu_server.cli_json("status", cwd=app)["url"]).host or ""
+    with kubidu_server.cli_process("logs", "-f", cwd=app) as follower:
+        time.sleep(1)  # let it reach the end of the existing lines
+        assert kubidu_server.fetch(host, "/followed-path").status_code == 200
+        line = wait_for(lambda: follower.line_containing("request /followed-path"), 15)
+    assert "request /followed-path" in line

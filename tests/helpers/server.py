@@ -8,12 +8,15 @@ restart the control plane, and on cleanup kills everything that runs from its da
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,18 +101,10 @@ class KubiduServer:
     def cli(
         self, *args: str, cwd: Path | None = None, check: bool = True, timeout: float = 240
     ) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KUBIDU_")}
-        env.update(
-            {
-                "KUBIDU_URL": self.url,
-                "KUBIDU_TOKEN": self.token,
-                "XDG_CONFIG_HOME": str(self.home / "config"),
-            }
-        )
         result = subprocess.run(
             [KUBIDU, *args],
             cwd=cwd or self.home,
-            env=env,
+            env=self.cli_env(),
             text=True,
             capture_output=True,
             timeout=timeout,
@@ -122,6 +117,35 @@ class KubiduServer:
                 f"{self.server_log()}"
             )
         return result
+
+    def cli_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KUBIDU_")}
+        env.update(
+            {
+                "KUBIDU_URL": self.url,
+                "KUBIDU_TOKEN": self.token,
+                "XDG_CONFIG_HOME": str(self.home / "config"),
+            }
+        )
+        return env
+
+    @contextlib.contextmanager
+    def cli_process(self, *args: str, cwd: Path) -> Iterator[LineReader]:
+        """A long-running CLI command (``logs -f``) whose output lines can be awaited."""
+        process = subprocess.Popen(
+            [KUBIDU, *args],
+            cwd=cwd,
+            env=self.cli_env(),
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        reader = LineReader(process)
+        try:
+            yield reader
+        finally:
+            process.terminate()
+            process.wait(10)
 
     def cli_json(self, *args: str, cwd: Path | None = None) -> Any:
         return json.loads(self.cli("--json", *args, cwd=cwd).stdout)
@@ -143,6 +167,23 @@ class KubiduServer:
     def cleanup(self) -> None:
         self.stop()
         kill_processes_under(self.data_dir)
+
+
+class LineReader:
+    """Collects a process's output lines in a thread, so tests can wait for one."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self._thread.start()
+
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            self.lines.append(line)
+
+    def line_containing(self, text: str) -> str | None:
+        return next((line for line in list(self.lines) if text in line), None)
 
 
 def kill_processes_under(data_dir: Path) -> None:
