@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _NONCE_BYTES = 12
@@ -54,7 +55,13 @@ class Keyring:
         key = self.keys.get(key_id)
         if key is None:
             raise KeyError_(f"ciphertext sealed with unknown key {key_id}")
-        return AESGCM(key).decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], context.encode())
+        try:
+            return AESGCM(key).decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], context.encode())
+        except InvalidTag as exc:
+            raise KeyError_(
+                f"a secret sealed with key {key_id} cannot be decrypted "
+                "(tampered with, or moved from another record)"
+            ) from exc
 
 
 def decode_key(text: str) -> bytes:

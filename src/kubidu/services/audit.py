@@ -9,12 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import false, func, select, update
 from sqlalchemy.orm import Session
 
 from kubidu.security.audit import GENESIS, record_hash, verify_chain
 from kubidu.services.context import Actor
 from kubidu.store.models import AuditRecord, utcnow
+
+_CHAIN_LOCK = 0x6B75626964750001  # PostgreSQL advisory lock id of the audit chain
 
 
 def record(
@@ -47,10 +49,18 @@ def _row(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _last_hash(session: Session) -> str:
+    _lock_chain(session)
     query = select(AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
     return session.scalar(query) or GENESIS
+
+
+def _lock_chain(session: Session) -> None:
+    """Serialise appends: take the lock *before* reading the newest hash, or two concurrent
+    transactions chain onto the same record and fork the chain."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_CHAIN_LOCK)))
+    else:  # SQLite takes its single write lock at the first write, so write (nothing) first
+        session.execute(update(AuditRecord).where(false()).values(seq=AuditRecord.seq))
 
 
 def _fields(rec: AuditRecord) -> dict[str, Any]:

@@ -135,6 +135,8 @@ def change_vars(
 def _validate(set_vars: dict[str, str], unset: list[str]) -> None:
     if len(set_vars) + len(unset) > MAX_VARS_PER_CALL:
         raise InvalidInput(f"at most {MAX_VARS_PER_CALL} variables per change")
+    if both := sorted(set(set_vars) & set(unset)):
+        raise InvalidInput(f"cannot both set and unset {', '.join(both)} in one change")
     for key, value in set_vars.items():
         validate_env_key(key)
         validate_env_value(key, value)

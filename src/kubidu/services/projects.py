@@ -220,7 +220,7 @@ def update_service(
             team_id=ref.team.id,
             action="service.update",
             obj=("service", row.id),
-            details={k: v for k, v in changes.items() if v},
+            details={k: v for k, v in changes.items() if v is not None},
         )
         return _view(session, p, row, observed_running=None)
 
