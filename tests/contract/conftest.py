@@ -2,7 +2,8 @@
 
 Every runtime listed in ``RUNTIMES`` must pass every test in this directory, except that tests
 of real command execution run only over ``COMMAND_RUNTIMES`` (the fake executes no argv) —
-they are never collected for the fake rather than skipped, as CI treats a skip as a failure. Teardown removes every service and kills anything left behind.
+they are never collected for the fake rather than skipped, as CI treats a skip as a failure.
+Teardown removes every service and kills anything left behind.
 """
 
 from __future__ import annotations
