@@ -10,34 +10,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.browser.dashboard_app import Dashboard, serve_dashboard
 from tests.helpers.browser import chromium_args
-from tests.helpers.server import KubiduServer
 
 
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     with serve_dashboard(tmp_path_factory.mktemp("dashboard")) as running:
         yield running
-
-
-@pytest.fixture
-def kubidu_server(tmp_path: Path) -> Iterator[KubiduServer]:
-    home = tmp_path / "home"
-    home.mkdir()
-    # No app runs here, so per-team system accounts (which need a traversable dir) are off.
-    no_isolation = {"KUBIDU_ISOLATE_USERS": "false"}
-    server = KubiduServer(data_dir=tmp_path / "data", home=home, extra_env=no_isolation)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.cleanup()
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,7 @@ from tests.browser.dashboard_app import (
     Dashboard,
     add_log_line,
 )
+from tests.helpers.apps import write_stdlib_app
 from tests.helpers.server import KubiduServer
 
 SERVICE_PATH = "/projects/shop/production/web"
@@ -150,7 +151,9 @@ def test_deployment_log_follows_until_settled(page: Page, dashboard: Dashboard) 
     expect(page.locator("#log-state")).to_have_text("finished")
 
 
-def test_real_server_serves_the_dashboard(page: Page, kubidu_server: KubiduServer) -> None:
+def test_real_server_serves_the_dashboard(
+    page: Page, kubidu_server: KubiduServer, tmp_path: Path
+) -> None:
     created = kubidu_server.api("POST", "/projects", json={"name": "blog"})
     assert created.status_code == 201, created.text
     service = kubidu_server.api(
@@ -169,3 +172,14 @@ def test_real_server_serves_the_dashboard(page: Page, kubidu_server: KubiduServe
     expect(row.locator(".badge")).to_have_text("no-deployment")
     row.get_by_role("link", name="api", exact=True).click()
     expect(page.locator("#service-url")).to_have_attribute("href", service.json()["url"])
+
+    app = write_stdlib_app(tmp_path / "app", version="v1")
+    kubidu_server.cli("link", "--project", "blog", "--service", "api", cwd=app)
+    kubidu_server.cli("deploy", cwd=app)
+    live = kubidu_server.cli_json("status", cwd=app)
+    page.reload()
+    expect(page.locator(".badge").first).to_have_text("live")
+    deployment_row = page.locator("tr", has_text=live["deployment_id"])
+    expect(deployment_row.locator(".badge")).to_have_text("active")
+    deployment_row.get_by_role("link", name=live["deployment_id"]).click()
+    expect(page.locator("body")).to_contain_text("deployment is live")
