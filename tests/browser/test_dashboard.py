@@ -11,7 +11,8 @@ What is checked:
 * the deployment page shows the build log and appends new lines while the deployment is in
   flight, then shows its final status and failure reason;
 * the real ``kubidu server`` serves the dashboard beside its API: the admin logs in with the
-  password it wrote on first start and sees a project and service created through the API.
+  password it wrote on first start, sees a service created through the API, then — once an app
+  is deployed with the CLI — its live status, active deployment and build log.
 """
 
 from __future__ import annotations
