@@ -1,0 +1,20 @@
+"""Schema for issue 4 (custom domains, certificates).
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass  # filled in by the issue's change
+
+
+def downgrade() -> None:
+    pass
