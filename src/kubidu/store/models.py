@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -155,6 +156,8 @@ class Deployment(Base):
     env_key_id: Mapped[str | None] = mapped_column(String(32))
     failure_reason: Mapped[str | None] = mapped_column(Text)
     rollback_from: Mapped[str | None] = mapped_column(String(32))
+    trigger: Mapped[str] = mapped_column(String(16), default="deploy")  # deploy | rollback | git
+    artifact_pruned: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     finished_at: Mapped[datetime | None] = mapped_column()
@@ -212,14 +215,23 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column()
 
 
-class LogLineRow(Base):
-    """A build-log line (runtime lines stay in the runtime's own store until issue #5)."""
+class LogEntry(Base):
+    """One log line of a service: from its build (``source`` "build") or a replica ("app"), or
+    a platform notice ("system", e.g. a drop marker). Searched by ``logs/`` (FTS5 trigram on
+    SQLite, pg_trgm on PostgreSQL, created by migration 0002)."""
 
-    __tablename__ = "log_lines"
+    __tablename__ = "log_entries"
+    __table_args__ = (
+        Index("ix_log_entries_service_id_id", "service_id", "id"),
+        Index("ix_log_entries_deployment_id_id", "deployment_id", "id"),
+    )
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
-    deployment_id: Mapped[str] = mapped_column(String(32), index=True)
-    at: Mapped[datetime] = mapped_column()
+    service_id: Mapped[str] = mapped_column(String(32))
+    deployment_id: Mapped[str | None] = mapped_column(String(32))
+    replica: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(8))
     stream: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(index=True)
     line: Mapped[str] = mapped_column(Text)
