@@ -118,6 +118,8 @@ class Environment(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
     name: Mapped[str] = mapped_column(String(40))
+    # The git branch whose pushes deploy this environment (production: "main" when NULL).
+    git_branch: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     project: Mapped[Project] = relationship()
 
@@ -158,6 +160,8 @@ class Deployment(Base):
     rollback_from: Mapped[str | None] = mapped_column(String(32))
     trigger: Mapped[str] = mapped_column(String(16), default="deploy")  # deploy | rollback | git
     artifact_pruned: Mapped[bool] = mapped_column(Boolean, default=False)
+    git_commit: Mapped[str | None] = mapped_column(String(40))  # deployments from git
+    git_branch: Mapped[str | None] = mapped_column(String(255))
     created_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     finished_at: Mapped[datetime | None] = mapped_column()
@@ -177,6 +181,7 @@ class EnvVar(Base):
     key: Mapped[str] = mapped_column(String(128))
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     key_id: Mapped[str] = mapped_column(String(32))
+    secret: Mapped[bool] = mapped_column(Boolean, default=False)  # not copied into previews
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -235,3 +240,64 @@ class LogEntry(Base):
     stream: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(index=True)
     line: Mapped[str] = mapped_column(Text)
+
+
+class GitHubConnection(Base):
+    """A service deployed from a GitHub repository (issue 6); token and secret sealed."""
+
+    __tablename__ = "github_connections"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), unique=True)
+    repo: Mapped[str] = mapped_column(String(200), index=True)  # owner/name
+    branch: Mapped[str] = mapped_column(String(255))
+    clone_url: Mapped[str] = mapped_column(String(500))
+    token_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    token_key_id: Mapped[str] = mapped_column(String(32))
+    secret_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    secret_key_id: Mapped[str] = mapped_column(String(32))
+    wait_for_ci: Mapped[bool] = mapped_column(Boolean, default=False)
+    previews: Mapped[bool] = mapped_column(Boolean, default=False)
+    preview_secrets: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    service: Mapped[Service] = relationship()
+
+
+class WebhookDelivery(Base):
+    """A GitHub delivery id seen once: a second delivery with the same id is a replay."""
+
+    __tablename__ = "webhook_deliveries"
+    delivery_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PendingDeployment(Base):
+    """A pushed commit on its way to a deployment: waiting for CI, deploying, or skipped."""
+
+    __tablename__ = "pending_deployments"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    connection_id: Mapped[str] = mapped_column(ForeignKey("github_connections.id"), index=True)
+    commit_sha: Mapped[str] = mapped_column(String(40), index=True)
+    before_sha: Mapped[str | None] = mapped_column(String(40))
+    branch: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # see core/gitrefs.py
+    reason: Mapped[str | None] = mapped_column(Text)
+    deployment_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Preview(Base):
+    """The preview environment of one pull request and the PR comment that announces it."""
+
+    __tablename__ = "previews"
+    __table_args__ = (UniqueConstraint("connection_id", "number"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    connection_id: Mapped[str] = mapped_column(ForeignKey("github_connections.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))  # open | closed
+    head_sha: Mapped[str] = mapped_column(String(40))
+    environment_id: Mapped[str | None] = mapped_column(String(32))
+    deployment_id: Mapped[str | None] = mapped_column(String(32))
+    comment_id: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
