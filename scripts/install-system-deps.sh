@@ -52,6 +52,7 @@ check_all() {
     need util-linux    "runuser/setpriv"                 have runuser
     need passwd        "useradd"                         have useradd
     need ca-certificates "CA certificates"               test -f /etc/ssl/certs/ca-certificates.crt
+    need pebble        "pebble + pebble-challtestsrv (ACME/DNS tests)" have pebble-challtestsrv
 }
 
 check_all
