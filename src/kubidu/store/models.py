@@ -166,6 +166,9 @@ class Deployment(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     finished_at: Mapped[datetime | None] = mapped_column()
     service: Mapped[Service] = relationship()
+    creator: Mapped[User | None] = relationship(
+        primaryjoin="Deployment.created_by == User.id", foreign_keys=[created_by], viewonly=True
+    )
 
 
 class EnvVar(Base):
