@@ -48,7 +48,11 @@ class Settings(BaseSettings):
     health_timeout_seconds: float = 60.0  # how long new replicas may take to become healthy
     max_upload_mb: int = 200
     max_upload_files: int = 20_000
-    log_retention_days: int = 7
+    log_retention_days: float = 7
+    log_lines_per_service: int = 500_000  # stored lines kept per service (oldest go first)
+    log_rate_per_service: float = 5000  # lines/s stored per service; excess dropped, marked
+    log_burst_per_service: float = 20_000
+    keep_artifacts: int = 10  # successful deployments per service that can be rolled back to
     isolate_users: bool | None = None  # default: on when running as root
     secure_cookies: bool = False  # set when the dashboard is served over HTTPS
 
