@@ -32,6 +32,11 @@ class Workers:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._id = f"{os.uname().nodename}:{os.getpid()}"
 
+    @property
+    def handlers(self) -> dict[str, Handler]:
+        """Job kind → handler; the composition root may add kinds before ``run``."""
+        return self._handlers
+
     def wake(self) -> None:
         """Thread-safe: called by use-cases (in the API's threads) after commit."""
         if self._loop is not None:
