@@ -11,6 +11,8 @@ What lives here:
 * ``database_url``: parametrised over SQLite and PostgreSQL; a fresh, empty database per test
   as a SQLAlchemy URL. ``postgresql_url``: the same, PostgreSQL only.
 * ``chromium_path``: where Chromium is, for Playwright tests.
+* ``docker_engine`` (session): a reachable Docker Engine (``dockerd`` started when none runs,
+  stopped at the end if started here) and the local base images (``tests/helpers/docker.py``).
 * ``tmp_path`` (overrides pytest's): when running as root, the directory and its parents are
   made traversable (o+x) so apps, builds and databases running as unprivileged accounts can
   reach data dirs inside it. For ``tmp_path_factory.mktemp`` dirs call
@@ -34,6 +36,7 @@ _ROOT = Path(__file__).resolve().parent.parent
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
+from tests.helpers.docker import BaseImages, DockerDaemon, base_images  # noqa: E402
 from tests.helpers.postgres import PostgresCluster, find_bindir  # noqa: E402
 from tests.helpers.strict import is_strict, missing_dependency  # noqa: E402
 from tests.helpers.tmp import make_traversable  # noqa: E402
@@ -146,6 +149,19 @@ def chromium_path() -> str:
             "(Debian package chromium) or set KUBIDU_TEST_CHROMIUM"
         )
     return path
+
+
+# -- docker ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def docker_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BaseImages]:
+    """Docker Engine up and the local base images built (nothing is pulled from a registry)."""
+    daemon = DockerDaemon.ensure(tmp_path_factory.mktemp("dockerd"))
+    try:
+        yield base_images()
+    finally:
+        daemon.stop()
 
 
 # -- a real control plane ------------------------------------------------------------------
