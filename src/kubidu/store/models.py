@@ -304,3 +304,28 @@ class Preview(Base):
     deployment_id: Mapped[str | None] = mapped_column(String(32))
     comment_id: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Domain(Base):
+    """A custom hostname routed to one service, with its DNS verification and certificate state.
+
+    ``hostname`` is unique across all teams: a name belongs to exactly one service. States and
+    transitions are in ``core/domains.py``; ``control/domains.py`` moves them forward.
+    """
+
+    __tablename__ = "domains"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), index=True)
+    hostname: Mapped[str] = mapped_column(String(253), unique=True)
+    token: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)  # what is missing, or why issuance failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_check_at: Mapped[datetime | None] = mapped_column()
+    checked_at: Mapped[datetime | None] = mapped_column()
+    verified_at: Mapped[datetime | None] = mapped_column()
+    issuing_since: Mapped[datetime | None] = mapped_column()
+    expires_at: Mapped[datetime | None] = mapped_column()
+    issuer: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    service: Mapped[Service] = relationship()
