@@ -5,7 +5,9 @@ Aspects checked:
 * proxy routes balance round-robin, retry for a bounded time and use passive health checks;
 * static routes use file_server; routes without upstreams answer 503; unknown hosts 404;
 * the admin API listens only on the unix socket, never on TCP;
-* automatic HTTPS is off until ACME lands, and passing ACME settings fails loudly;
+* without ACME everything is plain HTTP; with ACME an HTTPS server serves the same routes,
+  certificates come only from an on-demand ACME policy gated by the ask endpoint (never open),
+  and active custom domains are redirected from HTTP to HTTPS;
 * access logs go to their own file only when asked;
 * the config (and its digest) does not depend on the order of routes;
 * bad routes are rejected when built (duplicate hostnames, both upstreams and a root, bad dials).
@@ -99,9 +101,80 @@ def test_automatic_https_is_off_without_acme() -> None:
     assert set(config["apps"]) == {"http"}
 
 
-def test_acme_settings_are_not_silently_ignored() -> None:
-    with pytest.raises(NotImplementedError):
-        _build([_web()], acme=AcmeSettings(ca_directory="https://pebble:14000/dir"))
+ACME = AcmeSettings(
+    ca_directory="https://127.0.0.1:14000/dir",
+    email="ops@example.com",
+    ca_root=Path("/etc/kubidu/pebble-ca.pem"),
+    ask_url="http://127.0.0.1:8420/api/v1/edge/ask",
+)
+
+
+def test_acme_without_an_ask_endpoint_is_refused() -> None:
+    # An on-demand policy without "ask" would issue for any name an attacker points at us.
+    with pytest.raises(ValueError, match="ask endpoint"):
+        _build([_web()], acme=AcmeSettings(ca_directory="https://127.0.0.1:14000/dir"))
+
+
+def test_acme_adds_an_https_server_with_the_same_routes() -> None:
+    config = _build([_web()], acme=ACME)
+    servers = config["apps"]["http"]["servers"]
+    assert set(servers) == {"kubidu", "kubidu_tls"}
+    tls = servers["kubidu_tls"]
+    assert tls["listen"] == [":8443"]
+    assert tls["tls_connection_policies"] == [{}]
+    assert tls["routes"] == servers["kubidu"]["routes"]
+    # Caddy's own automatic HTTPS stays off: certificates come only from the gated policy.
+    assert tls["automatic_https"] == {"disable": True}
+    assert servers["kubidu"]["automatic_https"] == {"disable": True}
+
+
+def test_acme_issuer_is_on_demand_and_gated_by_ask() -> None:
+    automation = _build([_web()], acme=ACME)["apps"]["tls"]["automation"]
+    (policy,) = automation["policies"]
+    assert policy["on_demand"] is True
+    assert "subjects" not in policy
+    assert policy["issuers"] == [
+        {
+            "module": "acme",
+            "ca": "https://127.0.0.1:14000/dir",
+            "email": "ops@example.com",
+            "trusted_roots_pem_files": ["/etc/kubidu/pebble-ca.pem"],
+        }
+    ]
+    permission = {"module": "http", "endpoint": "http://127.0.0.1:8420/api/v1/edge/ask"}
+    assert automation["on_demand"] == {"permission": permission}
+
+
+def test_active_custom_domains_are_redirected_to_https_first() -> None:
+    route = Route(
+        "svc-web", ("web.localhost", "app.example.com", "www.example.com"),
+        ("127.0.0.1:9001",), https_redirect=("app.example.com",),
+    )  # fmt: skip
+    routes = _build([route], acme=ACME)["apps"]["http"]["servers"]["kubidu"]["routes"]
+    redirect = routes[0]
+    assert redirect["match"] == [{"host": ["app.example.com"]}]
+    (handler,) = redirect["handle"]
+    assert handler["status_code"] == 308
+    assert handler["headers"]["Location"] == ["https://{http.request.host}:8443{http.request.uri}"]
+    # The other names of the route still serve plain HTTP.
+    assert routes[1]["match"] == [{"host": ["app.example.com", "web.localhost", "www.example.com"]}]
+    assert routes[1]["handle"][0]["handler"] == "reverse_proxy"
+
+
+def test_no_redirect_routes_without_acme() -> None:
+    route = Route(
+        "svc-web", ("web.localhost", "app.example.com"), https_redirect=("app.example.com",)
+    )
+    routes = _server(_build([route]))["routes"]
+    assert [r.get("match") for r in routes] == [
+        [{"host": ["app.example.com", "web.localhost"]}],
+        None,
+    ]
+
+
+def test_a_route_cannot_redirect_a_name_it_does_not_serve() -> None:
+    with pytest.raises(ValueError, match="redirects"):
+        Route("svc-web", ("web.localhost",), https_redirect=("app.example.com",))
 
 
 def test_access_log_only_when_asked(tmp_path: Path) -> None:

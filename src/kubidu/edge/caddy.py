@@ -26,12 +26,14 @@ import signal
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import psutil
 
 from kubidu.edge.admin import CaddyAdmin, EdgeError, EdgeUnavailable
+from kubidu.edge.certs import Certificate, last_issuance_error, probe_certificate
 from kubidu.edge.config import AcmeSettings, build_config, config_digest
 from kubidu.edge.routes import Route
 
@@ -131,6 +133,14 @@ class CaddyEdge:
             return
         await self._admin.load(config)
         self._pushed = key
+
+    async def certificate(self, hostname: str, *, timeout_s: float = 5.0) -> Certificate:
+        """The certificate served for ``hostname``; obtains one on demand (see ``certs.py``)."""
+        return await probe_certificate(hostname, port=self._https_port, timeout_s=timeout_s)
+
+    def issuance_error(self, hostname: str, *, since: datetime) -> str | None:
+        """Caddy's latest reason for not getting a certificate for ``hostname`` since ``since``."""
+        return last_issuance_error(self.log_path, hostname, since=since)
 
     async def healthy(self) -> bool:
         """True when Caddy answers on its admin socket."""

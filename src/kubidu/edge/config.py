@@ -5,8 +5,17 @@
 JSON, so an unchanged config can be recognised by :func:`config_digest` and not pushed again.
 
 Shape: one HTTP server on ``:<http_port>``; one route per service matching its hostnames
-exactly; a final catch-all answering 404. Every TLS decision lives in :func:`_tls_plan`, the seam
-where the custom-domains issue adds ACME.
+exactly; a final catch-all answering 404. With ACME settings, a second server on
+``:<https_port>`` serves the same routes over TLS, and HTTP requests for the hostnames a route
+lists in ``https_redirect`` (custom domains whose certificate is active) are redirected there.
+Every TLS decision lives in :func:`_tls_plan`.
+
+Certificates are obtained *on demand*: on the first TLS handshake for a name, Caddy asks the
+control plane's ``ask`` endpoint whether the name may have one (only verified custom domains and
+the platform's own hostnames may) and, if so, runs the ACME order. There is never an open
+on-demand policy: without an ``ask_url`` the config is refused. Caddy keeps the certificates in
+its data dir and renews them itself. Hazard: a config reload aborts ACME orders in flight, so
+callers batch route changes and :meth:`CaddyEdge.apply` skips pushing an unchanged config.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from typing import Any
 from kubidu.edge.routes import Route
 
 SERVER_NAME = "kubidu"
+TLS_SERVER_NAME = "kubidu_tls"
 ACCESS_LOGGER = "kubidu_access"
 NOT_FOUND_BODY = "404 Not Found: no app is served at this address.\n"
 UNAVAILABLE_BODY = "503 Service Unavailable: the app has no running replica.\n"
@@ -37,9 +47,8 @@ GRACE_PERIOD = "10s"
 
 @dataclass(frozen=True)
 class AcmeSettings:
-    """ACME settings for custom domains (KUBIDU_ACME_*). Reserved: the custom-domains issue
-    consumes them in :func:`_tls_plan`; until then passing them is an error, not a silent no-op.
-    """
+    """ACME settings (KUBIDU_ACME_*): the CA's directory URL, the account e-mail, a PEM root to
+    trust for the CA's own HTTPS (Pebble's), and the control plane's ``ask`` endpoint."""
 
     ca_directory: str
     email: str | None = None
@@ -57,21 +66,28 @@ def build_config(
     access_log: Path | None = None,
 ) -> dict[str, Any]:
     """The complete Caddy config serving ``routes``; admin API only on ``admin_socket``."""
-    automatic_https, tls_apps = _tls_plan(acme)
+    service_routes = _service_routes(routes)
     server: dict[str, Any] = {
         "listen": [f":{http_port}"],
-        "routes": [*_service_routes(routes), _not_found_route()],
-        "automatic_https": automatic_https,
+        "routes": [*service_routes, _not_found_route()],
+        "automatic_https": {"disable": True},
     }
+    servers = {SERVER_NAME: server}
+    tls_server, tls_apps = _tls_plan(acme, https_port=https_port)
+    if tls_server is not None:
+        server["routes"][:0] = _redirect_routes(routes, https_port)
+        tls_server["routes"] = [*service_routes, _not_found_route()]
+        servers[TLS_SERVER_NAME] = tls_server
     config: dict[str, Any] = {"admin": _admin(admin_socket)}
     if access_log is not None:
-        server["logs"] = {"default_logger_name": ACCESS_LOGGER}
+        for each in servers.values():
+            each["logs"] = {"default_logger_name": ACCESS_LOGGER}
         config["logging"] = _access_logging(access_log)
     http_app = {
         "http_port": http_port,
         "https_port": https_port,
         "grace_period": GRACE_PERIOD,
-        "servers": {SERVER_NAME: server},
+        "servers": servers,
     }
     config["apps"] = {"http": http_app, **tls_apps}
     return config
@@ -83,18 +99,53 @@ def config_digest(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _tls_plan(acme: AcmeSettings | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Every TLS decision: the server's ``automatic_https`` block and any extra Caddy apps.
+def _tls_plan(
+    acme: AcmeSettings | None, *, https_port: int
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Every TLS decision: the HTTPS server (without its routes) and the ``tls`` app.
 
-    Today all hosts are served over plain HTTP: names under the base domain ``localhost`` can get
-    no public certificate, so automatic HTTPS stays off (it would otherwise issue internal certs
-    and redirect to HTTPS). The custom-domains issue fills the ACME branch here: an HTTPS server
-    on ``https_port``, a ``tls`` app whose ACME issuer uses ``acme.ca_directory`` (trusting
-    ``acme.ca_root``) and on-demand TLS gated by ``acme.ask_url``.
+    Without ACME settings everything is plain HTTP. Caddy's *automatic* HTTPS stays off on
+    both servers in every case: it would manage certificates for every routed name (including
+    ``*.localhost``, with an internal CA) and redirect all of them; instead certificates come
+    only from the on-demand policy, gated by ``acme.ask_url``, and redirects are explicit.
     """
     if acme is None:
-        return {"disable": True}, {}
-    raise NotImplementedError("ACME for custom domains is not implemented yet")
+        return None, {}
+    if not acme.ask_url:
+        raise ValueError("ACME needs an ask endpoint: an open on-demand TLS policy is refused")
+    server: dict[str, Any] = {
+        "listen": [f":{https_port}"],
+        "tls_connection_policies": [{}],
+        "automatic_https": {"disable": True},
+    }
+    automation = {
+        "policies": [{"issuers": [_acme_issuer(acme)], "on_demand": True}],
+        "on_demand": {"permission": {"module": "http", "endpoint": acme.ask_url}},
+    }
+    return server, {"tls": {"automation": automation}}
+
+
+def _acme_issuer(acme: AcmeSettings) -> dict[str, Any]:
+    issuer: dict[str, Any] = {"module": "acme", "ca": acme.ca_directory}
+    if acme.email:
+        issuer["email"] = acme.email
+    if acme.ca_root is not None:
+        issuer["trusted_roots_pem_files"] = [str(acme.ca_root)]
+    return issuer
+
+
+def _redirect_routes(routes: Sequence[Route], https_port: int) -> list[dict[str, Any]]:
+    hosts = sorted({h.lower() for route in routes for h in route.https_redirect})
+    if not hosts:
+        return []
+    port = "" if https_port == 443 else f":{https_port}"
+    location = f"https://{{http.request.host}}{port}{{http.request.uri}}"
+    redirect = {
+        "handler": "static_response",
+        "status_code": 308,
+        "headers": {"Location": [location]},
+    }
+    return [{"match": [{"host": hosts}], "handle": [redirect], "terminal": True}]
 
 
 def _admin(socket_path: Path) -> dict[str, Any]:

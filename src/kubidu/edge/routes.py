@@ -23,10 +23,15 @@ class Route:
     hostnames: tuple[str, ...]
     upstreams: tuple[str, ...] = ()
     static_root: Path | None = None
+    # Hostnames whose plain-HTTP requests are redirected to HTTPS (custom domains with an
+    # active certificate); each must be one of ``hostnames``.
+    https_redirect: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.hostnames:
             raise ValueError(f"route {self.service_key!r} has no hostname")
+        if not set(self.https_redirect) <= set(self.hostnames):
+            raise ValueError(f"route {self.service_key!r} redirects a hostname it does not serve")
         if self.upstreams and self.static_root is not None:
             raise ValueError(f"route {self.service_key!r} has both upstreams and a static root")
         for upstream in self.upstreams:
