@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from runtime_harness import HARNESSES, Harness
 
-RUNTIMES = ["fake", "process"]  # "docker" joins when its harness is registered
+RUNTIMES = ["fake", "process", "docker"]
 
 
 @pytest.fixture
@@ -26,6 +26,8 @@ def anyio_backend() -> str:
 async def harness(
     request: pytest.FixtureRequest, tmp_path: Path, anyio_backend: str
 ) -> AsyncIterator[Harness]:
+    if request.param == "docker":
+        request.getfixturevalue("docker_engine")  # dockerd up, base images built
     built = HARNESSES[request.param](tmp_path)
     try:
         yield built

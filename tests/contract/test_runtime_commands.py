@@ -33,7 +33,7 @@ pytestmark = [
 
 
 def _oneoff(harness: Harness, code: str, *, env: dict[str, str] | None = None) -> WorkloadSpec:
-    return harness.spec("svc-job", "dep1", command=(sys.executable, "-c", code), env=env)
+    return harness.spec("svc-job", "dep1", command=(harness.python(), "-c", code), env=env)
 
 
 async def test_oneoff_exit_code_and_output(harness: Harness) -> None:
@@ -63,7 +63,7 @@ async def test_oneoff_times_out(harness: Harness) -> None:
 
 
 async def test_argv_variables_are_expanded(harness: Harness) -> None:
-    command = (sys.executable, "echo.py", "--port", "$PORT", "--tag", "${TAG}-x", "$UNSET")
+    command = (harness.python(), "echo.py", "--port", "$PORT", "--tag", "${TAG}-x", "$UNSET")
     await harness.runtime.apply(harness.spec("svc-a", "dep1", command=command, env={"TAG": "t1"}))
     [replica] = await running(harness.runtime, "svc-a", "dep1", 1)
     assert replica.address is not None
@@ -98,9 +98,14 @@ async def test_stop_kills_an_app_that_ignores_sigterm(harness: Harness) -> None:
         "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN);"
         " print('stubborn', flush=True); time.sleep(60)"
     )
-    spec = harness.spec("svc-a", "dep1", command=(sys.executable, "-c", code), port=None)
+    spec = harness.spec("svc-a", "dep1", command=(harness.python(), "-c", code), port=None)
     await harness.runtime.apply(spec)
     await running(harness.runtime, "svc-a", "dep1", 1)
+
+    async def output() -> list[str]:
+        return [line.line async for line in harness.runtime.logs("svc-a")]
+
+    await eventually(output, lambda lines: "stubborn" in lines)  # SIGTERM is ignored by now
     started = time.monotonic()
     await harness.runtime.stop("svc-a", deployment_id="dep1", grace_s=0.5)
     assert 0.4 < time.monotonic() - started < 8
@@ -110,18 +115,19 @@ async def test_stop_kills_an_app_that_ignores_sigterm(harness: Harness) -> None:
 CONTROL_PLANE = """
 import asyncio, json, sys
 from pathlib import Path
-from kubidu.runtimes.base import Labels, WorkloadSpec
-from kubidu.runtimes.process import ProcessRuntime
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+from runtime_harness import build_runtime, labels
+from kubidu.runtimes.base import WorkloadSpec
 
 async def main():
-    root, release = Path(sys.argv[1]), sys.argv[2]
-    runtime = ProcessRuntime(state_dir=root / "state", log_dir=root / "logs", isolation=False)
-    labels = Labels("team-a", "shop", "production", "web", "dep1", 1)
-    spec = WorkloadSpec(service_key="svc-a", deployment_id="dep1", generation=1, artifact=release,
-                        command=(sys.executable, "echo.py"), labels=labels,
-                        env={"DEPLOYMENT": "dep1"}, replicas=2)
+    spec_data = json.loads(sys.argv[4])
+    runtime = build_runtime(spec_data.pop("runtime"), Path(sys.argv[3]), spec_data.pop("instance"))
+    spec = WorkloadSpec(service_key="svc-a", deployment_id="dep1", generation=1,
+                        labels=labels("dep1"), replicas=2, **spec_data)
     await runtime.apply(spec)
-    print(json.dumps(runtime.pids("svc-a")), flush=True)
+    while len([r for r in await runtime.observe("svc-a") if r.state == "running"]) < 2:
+        await asyncio.sleep(0.05)
+    print(json.dumps([r.replica_id for r in await runtime.observe("svc-a")]), flush=True)
     await asyncio.sleep(60)
 
 asyncio.run(main())
@@ -131,8 +137,12 @@ asyncio.run(main())
 async def test_replicas_survive_kill_9_of_the_control_plane(
     harness: Harness, tmp_path: Path
 ) -> None:
+    spec = harness.spec("svc-a", "dep1")
+    given = {"artifact": spec.artifact, "command": spec.command, "env": dict(spec.env)}
+    given |= {"runtime": harness.name, "instance": getattr(harness, "instance", "")}
+    paths = [str(Path(__file__).parent), str(Path(__file__).parents[2])]
     control = subprocess.Popen(
-        [sys.executable, "-c", CONTROL_PLANE, str(tmp_path), harness.artifact()],
+        [sys.executable, "-c", CONTROL_PLANE, *paths, str(tmp_path), json.dumps(given)],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -2,7 +2,8 @@
 
 ``GET /`` answers ``<DEPLOYMENT> <PORT>``; ``GET /env/<NAME>`` the env var or 404;
 ``GET /argv`` its arguments. Every request is logged to stdout as ``<METHOD> <PATH>``.
-It listens on ``--port N`` when given (to test ``$PORT`` expansion), else on ``$PORT``.
+It listens on ``--port N`` when given (to test ``$PORT`` expansion), else on ``$PORT``, at
+``$HOST`` (default 127.0.0.1; a container's app must listen on 0.0.0.0 to be reached).
 """
 
 import os
@@ -35,7 +36,7 @@ def main() -> None:
     args = sys.argv[1:]
     port = int(args[args.index("--port") + 1]) if "--port" in args else int(os.environ["PORT"])
     print(f"booting on {port}", flush=True)
-    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+    ThreadingHTTPServer((os.environ.get("HOST", "127.0.0.1"), port), Handler).serve_forever()
 
 
 if __name__ == "__main__":

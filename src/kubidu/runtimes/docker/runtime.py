@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import secrets
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,6 +53,7 @@ from kubidu.runtimes.docker.stats import to_stats
 T = TypeVar("T")
 Info = Mapping[str, Any]
 FOLLOW_POLL_S = 0.25
+EXEC_CONFIRM_S = 5.0
 PROBE_TIMEOUT_S = 0.3
 _GONE = ("removing", "dead")
 
@@ -208,11 +210,31 @@ class DockerRuntime:
     def _start_created(self, container_id: str) -> None:
         try:
             self.api.start(container_id)
+            self._confirm_exec(container_id)
         except APIError as exc:
             self._force_remove(container_id)
             if _cannot_exec(exc):
                 raise PermanentRuntimeError(f"the container cannot start: {_reason(exc)}") from exc
             raise
+        except PermanentRuntimeError:
+            self._force_remove(container_id)
+            raise
+
+    def _confirm_exec(self, container_id: str) -> None:
+        """Wait until the init has exec'd the app; a program that cannot run is permanent.
+
+        The init (PID 1) starts first, so a missing program shows only as an exit 126/127 of
+        the container a moment later, with the init's reason in its output.
+        """
+        deadline = time.monotonic() + EXEC_CONFIRM_S
+        while time.monotonic() < deadline:
+            state = self.api.inspect_container(container_id)["State"]
+            if state["Status"] != "running" and state.get("ExitCode") in (126, 127):
+                output = _text(self.api.logs(container_id, stdout=True, stderr=True)).strip()
+                raise PermanentRuntimeError(f"the app cannot be started: {output[-500:]}")
+            if state["Status"] != "running" or _app_exec_d(self.api.top(container_id)):
+                return
+            time.sleep(0.02)
 
     def _wait_oneoff(self, container_id: str, timeout_s: float) -> OneOffResult:
         try:
@@ -271,7 +293,7 @@ class DockerRuntime:
             return exit_code(state.get("ExitCode"))
         if not info.get("RestartCount"):
             return None
-        until = datetime.now(UTC)
+        until = datetime.now(UTC) + timedelta(seconds=1)  # the Engine counts whole seconds
         events = self.api.events(
             since=datetime.fromisoformat(info["Created"][:19]).replace(tzinfo=UTC),
             until=until,
@@ -330,6 +352,12 @@ def _least_useful(infos: list[Info], count: int) -> list[Info]:
 
 def _created(info: Info) -> float:
     return datetime.fromisoformat(str(info["Created"])[:19]).timestamp()
+
+
+def _app_exec_d(top: Mapping[str, Any]) -> bool:
+    """True once a process other than the init (docker-init/tini) runs in the container."""
+    column = list(top.get("Titles") or []).index("CMD")
+    return any("docker-init" not in proc[column] for proc in top.get("Processes") or [])
 
 
 def _cannot_exec(exc: APIError) -> bool:
