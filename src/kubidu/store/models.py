@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -135,6 +136,8 @@ class Service(Base):
     health_path: Mapped[str | None] = mapped_column(String(200))
     active_deployment_id: Mapped[str | None] = mapped_column(String(32))
     generation: Mapped[int] = mapped_column(Integer, default=0)
+    cpu_limit: Mapped[float | None] = mapped_column(Float)  # CPUs; enforced where supported
+    memory_limit_mb: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     environment: Mapped[Environment] = relationship()
 
