@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     keep_artifacts: int = 10  # successful deployments per service that can be rolled back to
     isolate_users: bool | None = None  # default: on when running as root
     secure_cookies: bool = False  # set when the dashboard is served over HTTPS
+    # --runtime docker: the Engine, and the base images of Dockerfiles generated for apps
+    # that bring none (any image with python3/pip, node/npm and /bin/sh will do)
+    docker_host: str = "unix:///var/run/docker.sock"
+    docker_python_image: str = "python:3.12-slim"
+    docker_node_image: str = "node:20-slim"
 
     @field_validator("data_dir", mode="after")
     @classmethod
