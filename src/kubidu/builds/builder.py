@@ -35,9 +35,10 @@ BUILD_TIMEOUT_S = 15 * 60.0
 
 @dataclass(frozen=True)
 class BuildResult:
-    """A finished build. ``artifact`` is the release directory; ``env`` is the run-time env."""
+    """A finished build. ``artifact`` is the release directory (or, from the image builder, an
+    image reference); ``env`` is the run-time env."""
 
-    artifact: Path
+    artifact: Path | str
     kind: str
     command: tuple[str, ...]
     env: dict[str, str]
