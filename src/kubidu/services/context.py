@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kubidu.dns import DnsChecker
 from kubidu.runtimes.base import Runtime
 from kubidu.security.crypto import Keyring
 from kubidu.store.db import Database
@@ -24,6 +25,16 @@ class Actor:
 
 
 @dataclass(frozen=True)
+class DomainSetup:
+    """What the custom-domain use-cases need: the DNS checker, the addresses apex domains must
+    point at (KUBIDU_PUBLIC_IPS), and a way to wake the background verifier."""
+
+    dns: DnsChecker
+    public_ips: tuple[str, ...] = ()
+    wake_verifier: Callable[[], None] = field(default=lambda: None)
+
+
+@dataclass(frozen=True)
 class Platform:
     """The dependencies of the use-cases."""
 
@@ -34,6 +45,7 @@ class Platform:
     http_port: int
     uploads_dir: Path
     wake_workers: Callable[[], None] = field(default=lambda: None)
+    domains: DomainSetup | None = None  # None: custom domains are not offered
 
     def service_url(self, hostname: str) -> str:
         port = "" if self.http_port == 80 else f":{self.http_port}"
