@@ -39,8 +39,10 @@ def workload_spec(
         ),
         env=_env(rec),
         replicas=rec.replicas,
-        port=NOMINAL_PORT,
+        port=rec.port or NOMINAL_PORT,
         health=HealthCheck(path=rec.health_path, grace_s=health_timeout_s),
+        cpu_limit=rec.cpu_limit,
+        memory_limit_mb=rec.memory_limit_mb,
         run_as=system_user_for(rec.team_id) if isolation else None,
     )
 

@@ -40,6 +40,9 @@ class DeploymentRecord:
     health_path: str | None
     generation: int
     created_at_ts: float
+    port: int | None = None  # the port an image deployment listens on; None: the default
+    cpu_limit: float | None = None
+    memory_limit_mb: int | None = None
 
 
 def load(db: Database, keyring: Keyring, deployment_id: str) -> DeploymentRecord:
@@ -69,10 +72,13 @@ def _record(row: Deployment, keyring: Keyring) -> DeploymentRecord:
         command=tuple(row.command or ()),
         build_env=dict(row.build_env or {}),
         env=env_values,
-        replicas=row.replicas,
+        replicas=svc.replicas,  # the service's scale now: `kubidu scale` applies live
         health_path=row.health_path,
         generation=row.generation,
         created_at_ts=row.created_at.timestamp(),
+        port=row.port,
+        cpu_limit=svc.cpu_limit,
+        memory_limit_mb=svc.memory_limit_mb,
     )
 
 
