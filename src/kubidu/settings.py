@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     acme_ca_root: Path | None = None
     acme_email: str | None = None
     dns_resolver: str | None = None
+    public_ips: str | None = None  # comma-separated; what apex custom domains must point at
     github_api_url: str = "https://api.github.com"
     drain_seconds: float = 2.0  # how long old replicas keep serving after the switch
     health_timeout_seconds: float = 60.0  # how long new replicas may take to become healthy
@@ -77,6 +78,14 @@ class Settings(BaseSettings):
     @property
     def api_url(self) -> str:
         return self.public_url or f"http://{self.listen}"
+
+    @property
+    def public_ip_list(self) -> tuple[str, ...]:
+        return tuple(ip.strip() for ip in (self.public_ips or "").split(",") if ip.strip())
+
+    @property
+    def effective_acme_ca(self) -> str:
+        return self.acme_ca or "https://acme-v02.api.letsencrypt.org/directory"
 
     @property
     def effective_database_url(self) -> str:
