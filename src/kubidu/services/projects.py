@@ -25,6 +25,8 @@ from kubidu.store.models import Deployment, Environment, Project, Service, new_i
 
 DEFAULT_ENVIRONMENT = "production"
 MAX_REPLICAS = 20
+MIN_CPU, MAX_CPU = 0.01, 64.0
+MIN_MEMORY_MB, MAX_MEMORY_MB = 16, 65536  # below 16 MB nothing useful starts
 
 
 def create_project(p: Platform, *, actor: Actor, name: str, team: str | None = None) -> ProjectView:
@@ -154,6 +156,13 @@ def _check_replicas(replicas: int) -> None:
         raise InvalidInput(f"replicas must be between 0 and {MAX_REPLICAS}")
 
 
+def _check_limits(cpu: float | None, memory_mb: int | None) -> None:
+    if cpu is not None and not MIN_CPU <= cpu <= MAX_CPU:
+        raise InvalidInput(f"cpu must be between {MIN_CPU} and {MAX_CPU} CPUs")
+    if memory_mb is not None and not MIN_MEMORY_MB <= memory_mb <= MAX_MEMORY_MB:
+        raise InvalidInput(f"memory must be between {MIN_MEMORY_MB} and {MAX_MEMORY_MB} MB")
+
+
 def _check_health_path(path: str | None) -> None:
     if path is not None and (
         not path.startswith("/") or len(path) > 200 or not path.isprintable() or " " in path
@@ -201,16 +210,24 @@ def update_service(
     path: tuple[str, str, str],
     replicas: int | None = None,
     health_path: str | None = None,
+    cpu_limit: float | None = None,
+    memory_limit_mb: int | None = None,
     team: str | None = None,
 ) -> ServiceView:
-    """Change scale or health path; takes effect on the next deployment or reconcile."""
+    """Change scale, limits or health path; the reconciler applies them within seconds."""
     if replicas is not None:
         _check_replicas(replicas)
     _check_health_path(health_path)
+    _check_limits(cpu_limit, memory_limit_mb)
     with p.db.transaction() as session:
         ref = access.service(session, actor, path, team=team, needed=Role.MEMBER)
         row = ref.service
-        changes = {"replicas": replicas, "health_path": health_path}
+        changes: dict[str, object] = {
+            "replicas": replicas,
+            "health_path": health_path,
+            "cpu_limit": cpu_limit,
+            "memory_limit_mb": memory_limit_mb,
+        }
         for field, value in changes.items():
             if value is not None:
                 setattr(row, field, value)
