@@ -16,11 +16,17 @@ from fastapi import FastAPI
 from kubidu.api.app import create_api
 from kubidu.api.uploads import UploadLimits
 from kubidu.builds.builder import Builder
-from kubidu.control.deploy import DeployPipeline, DeployTiming
+from kubidu.control.artifacts import ArtifactPruner
+from kubidu.control.deploy import DeployPipeline, DeployTiming, LogSink
+from kubidu.control.logship import LogShipper
 from kubidu.control.reconciler import Reconciler
+from kubidu.control.retention import Housekeeper, RetentionPolicy
 from kubidu.control.routing import RouteTable
 from kubidu.control.worker import Workers
 from kubidu.edge.caddy import CaddyEdge
+from kubidu.logs.db import DatabaseLogStore
+from kubidu.logs.hub import LogHub
+from kubidu.logs.limiter import LogLimiter
 from kubidu.runtimes.base import Runtime
 from kubidu.security.crypto import Keyring, decode_key, load_or_create_key_file
 from kubidu.services import auth
@@ -39,6 +45,8 @@ class ControlPlane:
     routes: RouteTable
     workers: Workers
     reconciler: Reconciler
+    shipper: LogShipper
+    housekeeper: Housekeeper
     app: FastAPI
 
 
@@ -109,6 +117,7 @@ def assemble(settings: Settings) -> ControlPlane:
     keyring = load_keyring(settings)
     write_admin_credentials(settings, db)
     runtime = make_runtime(settings)
+    logs = LogSink(store=DatabaseLogStore(db=db), hub=LogHub())
     edge = CaddyEdge(
         caddy_bin=Path(settings.caddy_bin) if settings.caddy_bin else None,
         state_dir=settings.data_dir / "edge",
@@ -117,7 +126,7 @@ def assemble(settings: Settings) -> ControlPlane:
     )
     routes = RouteTable(db=db, runtime=runtime, apply=edge.apply)
     busy: set[str] = set()
-    workers = _workers(settings, db, keyring, runtime, routes, busy)
+    workers = _workers(settings, db, keyring, runtime, routes, busy, logs)
     platform = Platform(
         db=db,
         keyring=keyring,
@@ -125,6 +134,8 @@ def assemble(settings: Settings) -> ControlPlane:
         base_domain=settings.base_domain,
         http_port=settings.http_port,
         uploads_dir=settings.data_dir / "uploads",
+        logs=logs.store,
+        log_hub=logs.hub,
         wake_workers=workers.wake,
     )
     reconciler = Reconciler(
@@ -137,8 +148,32 @@ def assemble(settings: Settings) -> ControlPlane:
         busy=busy,
     )
     return ControlPlane(
-        settings, db, platform, edge, routes, workers, reconciler, _app(settings, platform)
+        settings=settings,
+        db=db,
+        platform=platform,
+        edge=edge,
+        routes=routes,
+        workers=workers,
+        reconciler=reconciler,
+        shipper=_shipper(settings, runtime, logs),
+        housekeeper=_housekeeper(settings, db, logs),
+        app=_app(settings, platform),
     )
+
+
+def _shipper(settings: Settings, runtime: Runtime, logs: LogSink) -> LogShipper:
+    limiter = LogLimiter(rate=settings.log_rate_per_service, burst=settings.log_burst_per_service)
+    return LogShipper(runtime=runtime, store=logs.store, hub=logs.hub, limiter=limiter)
+
+
+def _housekeeper(settings: Settings, db: Database, logs: LogSink) -> Housekeeper:
+    pruner = ArtifactPruner(
+        db=db, releases_dir=settings.data_dir / "releases", keep=settings.keep_artifacts
+    )
+    policy = RetentionPolicy(
+        log_days=settings.log_retention_days, lines_per_service=settings.log_lines_per_service
+    )
+    return Housekeeper(store=logs.store, pruner=pruner, policy=policy)
 
 
 def _workers(
@@ -148,6 +183,7 @@ def _workers(
     runtime: Runtime,
     routes: RouteTable,
     busy: set[str],
+    logs: LogSink,
 ) -> Workers:
     builder = Builder(
         releases_dir=settings.data_dir / "releases",
@@ -163,6 +199,7 @@ def _workers(
         runtime=runtime,
         builder=builder,
         routes=routes,
+        logs=logs,
         timing=DeployTiming(
             drain_s=settings.drain_seconds, health_timeout_s=settings.health_timeout_seconds
         ),

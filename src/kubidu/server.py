@@ -66,6 +66,8 @@ def _lifespan(plane: ControlPlane) -> Any:
                 plane.workers.run(),
                 plane.reconciler.run(),
                 plane.edge.supervise(plane.routes.routes),
+                plane.shipper.run(),
+                plane.housekeeper.run(),
             )
         ]
         try:

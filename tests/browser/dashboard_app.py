@@ -26,12 +26,14 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kubidu.logs.db import DatabaseLogStore
+from kubidu.logs.hub import LogHub
 from kubidu.runtimes.fake import FakeRuntime
 from kubidu.security.crypto import Keyring
 from kubidu.services import auth, envvars, projects
 from kubidu.services.context import Actor, Platform
 from kubidu.store.db import Database
-from kubidu.store.models import Deployment, LogLineRow, Service
+from kubidu.store.models import Deployment, LogEntry, Service
 from kubidu.web.app import create_web_router
 from tests.helpers.ports import free_port
 from tests.helpers.wait import wait_for
@@ -61,6 +63,8 @@ def _platform(tmp: Path) -> Platform:
         base_domain="apps.kubidu.test",
         http_port=8080,
         uploads_dir=tmp / "uploads",
+        logs=DatabaseLogStore(db=db),
+        log_hub=LogHub(),
     )
 
 
@@ -108,8 +112,16 @@ def _seed_deployment(p: Platform) -> str:
 
 
 def add_log_line(session: Session, deployment_id: str, text: str) -> None:
+    service_id = session.get_one(Deployment, deployment_id).service_id
     session.add(
-        LogLineRow(deployment_id=deployment_id, at=datetime.now(UTC), stream="stdout", line=text)
+        LogEntry(
+            service_id=service_id,
+            deployment_id=deployment_id,
+            source="build",
+            at=datetime.now(UTC),
+            stream="stdout",
+            line=text,
+        )
     )
 
 

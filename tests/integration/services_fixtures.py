@@ -35,12 +35,15 @@ import pytest
 import sqlalchemy as sa
 
 from kubidu.core.states import Role
+from kubidu.logs.db import DatabaseLogStore
+from kubidu.logs.hub import LogHub
+from kubidu.logs.model import LogRecord
 from kubidu.runtimes.fake import FakeRuntime
 from kubidu.security.crypto import Keyring
 from kubidu.services import auth, deployments, envvars, projects
 from kubidu.services.context import Actor, Platform
 from kubidu.store.db import Database
-from kubidu.store.models import LogLineRow, Membership, utcnow
+from kubidu.store.models import Membership, utcnow
 
 TEAM_A = "default"
 TEAM_B = "rivals"
@@ -98,6 +101,8 @@ def platform(database_url: str, tmp_path: Path) -> Iterator[Platform]:
             base_domain="localhost",
             http_port=8080,
             uploads_dir=uploads,
+            logs=DatabaseLogStore(db=db),
+            log_hub=LogHub(),
         )
     finally:
         db.dispose()
@@ -147,8 +152,18 @@ def tenant_a(platform: Platform, admin: Actor, tmp_path: Path) -> TenantA:
     path = (PROJECT, "production", "web")
     upload = make_upload(tmp_path / "incoming", "a.tar.gz")
     dep = deployments.create_from_upload(platform, actor=admin, path=path, upload=upload)
-    with platform.db.transaction() as session:
-        session.add(LogLineRow(deployment_id=dep.id, at=utcnow(), stream="stdout", line="built"))
+    platform.logs.append(
+        [
+            LogRecord(
+                service_id=web.id,
+                deployment_id=dep.id,
+                at=utcnow(),
+                source="build",
+                stream="build",
+                line="built",
+            )
+        ]
+    )
     assert projects.get_project(platform, actor=admin, name=PROJECT).environments == (
         "production",
         "staging",

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from kubidu.core.errors import Forbidden, KubiduError, NotFound
-from kubidu.services import deployments, envvars, projects, replicas
+from kubidu.services import deployments, envvars, logs, projects, replicas, rollback
 from kubidu.services.context import Actor, Platform
 from tests.integration.services_fixtures import (
     ENV_SECRET,
@@ -73,8 +73,14 @@ def _reads(p: Platform, who: Actor, a: TenantA, team: str | None) -> dict[str, O
         "replicas.list_replicas": lambda: replicas.list_replicas(
             p, actor=who, path=a.web, team=team
         ),
-        "replicas.runtime_logs": lambda: replicas.runtime_logs(
-            p, actor=who, path=a.web, since=None, follow=False, team=team
+        "logs.search": lambda: logs.search(
+            p, actor=who, path=a.web, wanted=logs.LogFilter(), team=team
+        ),
+        "logs.follow": lambda: logs.follow(
+            p, actor=who, path=a.web, wanted=logs.LogFilter(), team=team
+        ),
+        "logs.build_log": lambda: logs.build_log(
+            p, actor=who, deployment_id=a.deployment_id, follow_live=True
         ),
     }
 
@@ -116,6 +122,10 @@ def _writes(
         ),
         "create_from_upload": lambda: deployments.create_from_upload(
             p, actor=who, path=a.web, upload=upload, team=team
+        ),
+        "rollback": lambda: rollback.rollback(p, actor=who, path=a.web, team=team),
+        "rollback (explicit target)": lambda: rollback.rollback(
+            p, actor=who, path=a.web, target_id=a.deployment_id, team=team
         ),
     }
 

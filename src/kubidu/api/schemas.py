@@ -44,3 +44,7 @@ class TeamOut(BaseModel):
 class Whoami(BaseModel):
     user: dict[str, str]
     teams: list[TeamOut]
+
+
+class RollbackBody(BaseModel):
+    deployment_id: str | None = Field(default=None, max_length=32)

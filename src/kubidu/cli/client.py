@@ -84,16 +84,27 @@ class ApiClient:
         """PUT a JSON `body` to `path` and return its JSON."""
         return self.request("PUT", path, json=body)
 
-    def stream_ndjson(self, path: str, params: Mapping[str, str]) -> Iterator[dict[str, Any]]:
-        """Yield each JSON object of an NDJSON answer as soon as its line arrives."""
+    def stream_events(self, path: str, params: Mapping[str, str]) -> Iterator[dict[str, Any]]:
+        """Yield each record of a log stream as soon as it arrives.
+
+        Asks for Server-Sent Events; log lines come as their JSON objects, other events
+        (``end``, ``dropped``) as ``{"event": NAME, ...}``. An NDJSON answer works too.
+        """
+        headers = {"Accept": "text/event-stream"}
         with (
             self._translate_errors(),
-            self._http.stream("GET", path, params=params, timeout=_STREAM_TIMEOUT) as response,
+            self._http.stream(
+                "GET", path, params=params, headers=headers, timeout=_STREAM_TIMEOUT
+            ) as response,
         ):
             if response.is_error:
                 response.read()
                 _raise_for_status(response)
-            for line in response.iter_lines():
+            lines = response.iter_lines()
+            if response.headers.get("content-type", "").startswith("text/event-stream"):
+                yield from _sse_records(lines)
+                return
+            for line in lines:
                 record = _decode_line(line)
                 if record is not None:
                     yield record
@@ -115,6 +126,20 @@ def _raise_for_status(response: httpx.Response) -> None:
     """Raise a `CliError` carrying the API's reason when the answer is an error."""
     if response.is_error:
         raise ApiError(error_detail(response), status_code=response.status_code)
+
+
+def _sse_records(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+    """Parse Server-Sent Events: ``event:`` and ``data:`` fields, ended by a blank line."""
+    event, data = "message", ""
+    for line in lines:
+        if line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data += line[5:].strip()
+        elif not line.strip() and data:
+            record = _decode_line(data) or {}
+            yield record if event in ("line", "message") else {"event": event, **record}
+            event, data = "message", ""
 
 
 def _decode_line(line: str) -> dict[str, Any] | None:

@@ -1,7 +1,7 @@
-"""Writes a deployment's build log to the store, line by line, in small batches.
+"""Writes a deployment's build log to the log store, line by line, in small batches.
 
-Lines are visible to followers (``kubidu deploy``, the dashboard) within ~0.2 s: a batch is
-flushed when it is 50 lines long or 0.2 s old, and at the end of the build.
+Lines reach live followers (``kubidu deploy``, the dashboard) within ~0.1 s: a batch is
+stored and published when it is 50 lines long or 0.1 s old, and at every platform notice.
 """
 
 from __future__ import annotations
@@ -9,28 +9,33 @@ from __future__ import annotations
 import asyncio
 import time
 
-from kubidu.store.db import Database
-from kubidu.store.models import LogLineRow, utcnow
+from kubidu.logs.hub import LogHub
+from kubidu.logs.model import LogRecord, LogStore
+from kubidu.store.models import utcnow
 
 _MAX_BATCH = 50
-_MAX_AGE_S = 0.2
+_MAX_AGE_S = 0.1
 _MAX_LINE = 8192
 
 
 class BuildLog:
-    def __init__(self, *, db: Database, deployment_id: str) -> None:
-        self._db = db
-        self._deployment_id = deployment_id
-        self._pending: list[LogLineRow] = []
+    def __init__(
+        self, *, store: LogStore, hub: LogHub, service_id: str, deployment_id: str
+    ) -> None:
+        self._store, self._hub = store, hub
+        self._service_id, self._deployment_id = service_id, deployment_id
+        self._pending: list[LogRecord] = []
         self._oldest = 0.0
 
     async def write(self, line: str, *, stream: str = "build") -> None:
         if not self._pending:
             self._oldest = time.monotonic()
         self._pending.append(
-            LogLineRow(
+            LogRecord(
+                service_id=self._service_id,
                 deployment_id=self._deployment_id,
                 at=utcnow(),
+                source="build",
                 stream=stream,
                 line=line.rstrip("\n")[:_MAX_LINE],
             )
@@ -45,8 +50,4 @@ class BuildLog:
     async def flush(self) -> None:
         batch, self._pending = self._pending, []
         if batch:
-            await asyncio.to_thread(self._insert, batch)
-
-    def _insert(self, batch: list[LogLineRow]) -> None:
-        with self._db.transaction() as session:
-            session.add_all(batch)
+            self._hub.publish(await asyncio.to_thread(self._store.append, batch))

@@ -22,11 +22,21 @@ from kubidu.control.routing import RouteTable
 from kubidu.control.specs import system_user_for, workload_spec
 from kubidu.core.errors import KubiduError
 from kubidu.core.states import IN_FLIGHT, DeploymentStatus
+from kubidu.logs.hub import LogHub
+from kubidu.logs.model import LogStore
 from kubidu.runtimes.base import PermanentRuntimeError, Runtime
 from kubidu.security.crypto import Keyring
 from kubidu.store.db import Database
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LogSink:
+    """Where build logs go: stored, and published to live followers."""
+
+    store: LogStore
+    hub: LogHub
 
 
 class DeployFailed(Exception):
@@ -49,6 +59,7 @@ class DeployPipeline:
         runtime: Runtime,
         builder: Builder,
         routes: RouteTable,
+        logs: LogSink,
         timing: DeployTiming,
         isolation: bool,
         busy: set[str],
@@ -56,6 +67,7 @@ class DeployPipeline:
         self._db, self._keyring, self._runtime = db, keyring, runtime
         self._busy = busy  # shared with the reconciler, which leaves these services alone
         self._builder, self._routes, self._timing = builder, routes, timing
+        self._logs = logs
         self._isolation = isolation
         self._service_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
@@ -64,7 +76,12 @@ class DeployPipeline:
         if rec.status not in IN_FLIGHT:
             return  # finished before a crash interrupted its job
         async with self._service_locks[rec.service_id]:
-            buildlog = BuildLog(db=self._db, deployment_id=deployment_id)
+            buildlog = BuildLog(
+                store=self._logs.store,
+                hub=self._logs.hub,
+                service_id=rec.service_id,
+                deployment_id=deployment_id,
+            )
             self._busy.add(rec.service_id)
             try:
                 await self._deploy(rec, buildlog)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kubidu.dns import DnsChecker
+from kubidu.logs.hub import LogHub
+from kubidu.logs.model import LogStore
 from kubidu.runtimes.base import Runtime
 from kubidu.security.crypto import Keyring
 from kubidu.store.db import Database
@@ -44,6 +46,8 @@ class Platform:
     base_domain: str
     http_port: int
     uploads_dir: Path
+    logs: LogStore
+    log_hub: LogHub
     wake_workers: Callable[[], None] = field(default=lambda: None)
     domains: DomainSetup | None = None  # None: custom domains are not offered
 

@@ -16,11 +16,12 @@ from sqlalchemy import select
 
 from kubidu.core.errors import InvalidInput
 from kubidu.core.states import DeploymentStatus, Role
+from kubidu.logs.model import LogQuery
 from kubidu.services import access, audit, envvars
 from kubidu.services.context import Actor, Platform
 from kubidu.services.views import DeploymentView, deployment_view
 from kubidu.store import jobs
-from kubidu.store.models import Deployment, LogLineRow, new_id
+from kubidu.store.models import Deployment, new_id
 
 MAX_LIST = 100
 
@@ -114,17 +115,20 @@ def get_deployment(p: Platform, *, actor: Actor, deployment_id: str) -> Deployme
 def build_log(
     p: Platform, *, actor: Actor, deployment_id: str, after: int = 0, limit: int = 1000
 ) -> tuple[list[BuildLogLine], DeploymentView]:
-    """Build-log lines with id > ``after`` and the deployment's current state."""
+    """A page of build-log lines (id > ``after``) and the deployment's current state."""
     with p.db.transaction() as session:
         row = access.deployment(session, actor, deployment_id, Role.VIEWER)
-        lines = session.scalars(
-            select(LogLineRow)
-            .where(LogLineRow.deployment_id == deployment_id, LogLineRow.id > after)
-            .order_by(LogLineRow.id)
-            .limit(limit)
-        ).all()
         view = deployment_view(row, url=p.service_url(row.service.hostname))
-        return [BuildLogLine(r.id, r.at, r.stream, r.line) for r in lines], view
+        service_id = row.service_id
+    query = LogQuery(
+        service_id=service_id,
+        deployment_id=deployment_id,
+        source="build",
+        after_id=after,
+        limit=limit,
+    )
+    lines = p.logs.search(query)
+    return [BuildLogLine(r.id, r.at, r.stream, r.line) for r in lines], view
 
 
 def latest_deployment_id(

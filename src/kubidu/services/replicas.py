@@ -1,13 +1,11 @@
-"""Use-cases that read what the runtime holds for a service: replicas and runtime logs."""
+"""Use-cases that read what the runtime holds for a service: its replicas."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from kubidu.core.states import Role
-from kubidu.runtimes.base import LogLine
 from kubidu.services import access
 from kubidu.services.context import Actor, Platform
 
@@ -41,17 +39,3 @@ async def list_replicas(
         )
         for r in replicas
     ]
-
-
-def runtime_logs(
-    p: Platform,
-    *,
-    actor: Actor,
-    path: tuple[str, str, str],
-    since: datetime | None,
-    follow: bool,
-    team: str | None = None,
-) -> AsyncIterator[LogLine]:
-    """Authorize first (raises before streaming starts), then stream from the runtime."""
-    key = service_id(p, actor=actor, path=path, team=team)
-    return p.runtime.logs(key, follow=follow, since=since)

@@ -41,6 +41,10 @@ class DeploymentView:
     failure_reason: str | None
     rollback_from: str | None
     url: str
+    trigger: str
+    created_by: str | None  # e-mail of who started it; None for the platform itself
+    duration_s: float | None
+    can_rollback: bool  # went live before, and its artifact is still kept
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,19 @@ def deployment_view(row: Deployment, *, url: str) -> DeploymentView:
         failure_reason=row.failure_reason,
         rollback_from=row.rollback_from,
         url=url,
+        trigger=row.trigger,
+        created_by=row.creator.email if row.creator else None,
+        duration_s=_duration(row),
+        can_rollback=row.status == "superseded"
+        and not row.artifact_pruned
+        and row.artifact is not None,
     )
+
+
+def _duration(row: Deployment) -> float | None:
+    if row.finished_at is None:
+        return None
+    return round((row.finished_at - row.created_at).total_seconds(), 2)
 
 
 def service_view(row: Service, *, url: str, status: str, latest: Deployment | None) -> ServiceView:

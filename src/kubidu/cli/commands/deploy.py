@@ -40,7 +40,7 @@ def deploy(
             return
         typer.echo(f"Deployment {deployment['id']} created", err=json_mode)
         end = stream_build_log(client, deployment["id"], follow=True, to_stderr=json_mode)
-        _finish(client, target, deployment["id"], end, json_mode)
+        finish(client, target, deployment["id"], end, json_mode)
 
 
 def register(app: typer.Typer) -> None:
@@ -67,7 +67,7 @@ def _upload(
     return deployment
 
 
-def _finish(
+def finish(
     client: ApiClient,
     target: config.Link,
     deployment_id: str,

@@ -3,7 +3,8 @@
 Registered on the root app by `kubidu.cli.main`. `--build` is a flag with an optional
 DEPLOYMENT argument (`kubidu logs --build` = the latest deployment), which Typer cannot
 express as an option with an optional value, so DEPLOYMENT is a positional argument that is
-only accepted together with `--build`. `--grep` filters lines on the client.
+only accepted together with `--build`. The filters (`--since`, `--grep`, `--deployment`,
+`--replica`, `--stream`) are applied by the server's log store.
 """
 
 from typing import Annotated, Any
@@ -32,23 +33,30 @@ def logs(
     since: Annotated[
         str | None, typer.Option("--since", help="Only lines newer than e.g. 30s, 15m, 1h, 2d.")
     ] = None,
-    grep: Annotated[str | None, typer.Option("--grep", help="Only lines containing TEXT.")] = None,
+    grep: Annotated[
+        str | None, typer.Option("--grep", help="Only lines containing TEXT (any case).")
+    ] = None,
+    deployment_filter: Annotated[
+        str | None, typer.Option("--deployment", help="Only lines of this deployment.")
+    ] = None,
+    replica: Annotated[str | None, typer.Option("--replica", help="Only this replica.")] = None,
+    stream: Annotated[
+        str | None, typer.Option("--stream", help="stdout, stderr, system or build.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print LogLine objects.")] = False,
 ) -> None:
     """Print the runtime logs of the linked service (or a build log with --build)."""
     if deployment is not None and not build:
         raise UsageError("a DEPLOYMENT argument is only accepted with --build")
-    params = {"follow": "true" if follow else "false"}
-    if since is not None:
-        params["since"] = str(parse_duration(since))
+    params = _params(follow, since, grep, deployment_filter, replica, stream)
     target = linked()
     with open_client(ctx) as client:
         if build:
             chosen = target_deployment(client, deployment, target)
             stream_build_log(client, chosen, follow=follow, grep=grep)
             return
-        for record in client.stream_ndjson(service_path(target, "/logs"), params):
-            _print_runtime(record, grep=grep, json_mode=wants_json(ctx, as_json))
+        for record in client.stream_events(service_path(target, "/logs"), params):
+            _print_runtime(record, json_mode=wants_json(ctx, as_json))
 
 
 def register(app: typer.Typer) -> None:
@@ -66,9 +74,22 @@ def target_deployment(client: ApiClient, given: str | None, target: Link) -> str
     return str(items[0]["id"])
 
 
-def _print_runtime(record: dict[str, Any], *, grep: str | None, json_mode: bool) -> None:
-    """Print one runtime log line unless --grep filters it out."""
-    if "event" in record or (grep is not None and grep not in str(record.get("line", ""))):
+def _params(follow: bool, since: str | None, *filters: str | None) -> dict[str, str]:
+    """Query parameters of the logs endpoint (None filters are left out)."""
+    params = {"follow": "true" if follow else "false"}
+    if since is not None:
+        params["since"] = str(parse_duration(since))
+    names = ("grep", "deployment", "replica", "stream")
+    params.update({name: value for name, value in zip(names, filters, strict=True) if value})
+    return params
+
+
+def _print_runtime(record: dict[str, Any], *, json_mode: bool) -> None:
+    """Print one log line; a `dropped` event says how many lines a slow reader missed."""
+    if record.get("event") == "dropped":
+        output.error(f"{record.get('skipped')} lines skipped: this terminal read too slowly")
+        return
+    if "event" in record:
         return
     if json_mode:
         output.print_json_line(record)

@@ -1,4 +1,4 @@
-"""Printing of NDJSON log streams (build logs and runtime logs), shared by deploy and logs.
+"""Printing of log streams (build logs and runtime logs), shared by deploy, rollback and logs.
 
 Lines are printed with `typer.echo` as they arrive (no Rich: log text may contain markup-like
 brackets). The build log's final `{"event": "end", ...}` record is returned, not printed, so
@@ -23,13 +23,13 @@ def stream_build_log(
     """Print a deployment's build log; return the end record if the stream sent one."""
     path = f"{API}/deployments/{deployment_id}/build-log"
     params = {"follow": "true" if follow else "false"}
-    for record in client.stream_ndjson(path, params):
+    for record in client.stream_events(path, params):
         if "event" in record:
             if record["event"] == "end":
                 return record
             continue
         line = str(record.get("line", ""))
-        if grep is None or grep in line:
+        if grep is None or grep.lower() in line.lower():
             typer.echo(line, err=to_stderr)
     return None
 

@@ -48,7 +48,7 @@ def deployments(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if wants_json(ctx, as_json):
         output.print_json(items)
         return
-    headers = ["DEPLOYMENT", "STATUS", "CREATED", "MESSAGE", "NOTE"]
+    headers = ["DEPLOYMENT", "STATUS", "CREATED", "BY", "MESSAGE", "ROLLBACK", "NOTE"]
     output.print_table(headers, [_deployment_row(d) for d in items])
 
 
@@ -78,5 +78,7 @@ def _deployment_row(deployment: dict[str, Any]) -> list[Any]:
     note = deployment.get("failure_reason")
     if deployment.get("rollback_from"):
         note = f"rollback of {deployment['rollback_from']}"
-    keys = ("id", "status", "created_at", "message")
-    return [*(deployment.get(k) for k in keys), note]
+    can_rollback = "yes" if deployment.get("can_rollback") else "-"
+    by = deployment.get("created_by") or deployment.get("trigger")
+    fields = (deployment.get(k) for k in ("id", "status", "created_at"))
+    return [*fields, by, deployment.get("message"), can_rollback, note]

@@ -2,7 +2,7 @@
 
 Used by :meth:`ProcessRuntime.logs`. Each replica's file is in time order, so files are merged
 rather than sorted (a line never overtakes an earlier line of the same replica). With ``follow``
-the files are polled every 0.1 s; a half-written last line waits for its newline.
+the files are polled every 0.05 s; a half-written last line waits for its newline.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from kubidu.runtimes.base import LogLine
 from kubidu.runtimes.process.files import LOG_SUFFIX
 
-POLL_S = 0.1
+POLL_S = 0.05  # bounds the latency of `kubidu logs -f`; a glob and a read per tick is cheap
 
 
 class LogTail:
