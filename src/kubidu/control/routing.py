@@ -3,19 +3,22 @@
 :meth:`RouteTable.sync` is the only way routes reach the edge. A deploy in progress *pins*
 its service to the new deployment between the traffic switch and the moment the store says it
 is active, so a concurrent reconcile can never switch traffic back to replicas about to stop.
+A service's route carries its generated hostname and its verified custom domains
+(``services/domain_states.py``); active ones are also redirected from HTTP to HTTPS.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import select
 
 from kubidu.edge.routes import Route
 from kubidu.runtimes.base import ReplicaState, Runtime
+from kubidu.services.domain_states import routed_hostnames
 from kubidu.store.db import Database
 from kubidu.store.models import Deployment, Service
 
@@ -52,7 +55,8 @@ class RouteTable:
 
     async def routes(self) -> list[Route]:
         targets = await asyncio.to_thread(self._targets, dict(self._pins))
-        return [await self._route(t) for t in targets]
+        custom = await asyncio.to_thread(routed_hostnames, self._db)
+        return [_with_custom_domains(await self._route(t), custom) for t in targets]
 
     def _targets(self, pins: dict[str, str]) -> list[_Target]:
         with self._db.transaction() as session:
@@ -86,3 +90,12 @@ class RouteTable:
         return Route(
             service_key=target.service_id, hostnames=(target.hostname,), upstreams=upstreams
         )
+
+
+def _with_custom_domains(route: Route, custom: dict[str, tuple[list[str], list[str]]]) -> Route:
+    """Add the service's verified custom hostnames (and the HTTPS redirects of active ones)."""
+    names, redirects = custom.get(route.service_key, ([], []))
+    if not names:
+        return route
+    hostnames = (*route.hostnames, *sorted(names))
+    return replace(route, hostnames=hostnames, https_redirect=tuple(sorted(redirects)))
