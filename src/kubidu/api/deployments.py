@@ -9,8 +9,8 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 
 from kubidu.api import uploads
 from kubidu.api.deps import ActorDep, PlatformDep
-from kubidu.api.schemas import RollbackBody
-from kubidu.services import deployments, replicas
+from kubidu.api.schemas import ImageDeployBody, RollbackBody
+from kubidu.services import deployments, image_deploys, replicas
 from kubidu.services import rollback as rollback_service
 from kubidu.services.replicas import ReplicaView
 from kubidu.services.views import DeploymentView
@@ -46,6 +46,28 @@ async def create_deployment(
         )
     finally:
         path.unlink(missing_ok=True)
+
+
+@router.post(_SERVICE + "/deployments/image", status_code=202, response_model=DeploymentView)
+def create_image_deployment(
+    project: str,
+    env: str,
+    service: str,
+    body: ImageDeployBody,
+    p: PlatformDep,
+    actor: ActorDep,
+    team: str | None = Query(default=None),
+) -> object:
+    """Deploy a pre-built container image (docker runtime): no upload, no build."""
+    return image_deploys.create_from_image(
+        p,
+        actor=actor,
+        path=(project, env, service),
+        image=body.image,
+        port=body.port,
+        message=body.message,
+        team=team,
+    )
 
 
 @router.get(_SERVICE + "/deployments", response_model=list[DeploymentView])

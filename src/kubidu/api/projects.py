@@ -124,5 +124,7 @@ def update_service(
         path=(project, env, service),
         replicas=body.replicas,
         health_path=body.health_path,
+        cpu_limit=body.cpu,
+        memory_limit_mb=body.memory_mb,
         team=team,
     )

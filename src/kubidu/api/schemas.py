@@ -18,6 +18,16 @@ class ServiceBody(BaseModel):
 class ServicePatch(BaseModel):
     replicas: int | None = None
     health_path: str | None = None
+    cpu: float | None = Field(default=None, description="CPU limit, in CPUs (e.g. 0.5)")
+    memory_mb: int | None = Field(default=None, description="memory limit, in MB")
+
+
+class ImageDeployBody(BaseModel):
+    """``kubidu deploy --image``: a pre-built image; ``port`` is what it listens on."""
+
+    image: str = Field(max_length=255)
+    port: int | None = None
+    message: str | None = Field(default=None, max_length=500)
 
 
 class EnvChange(BaseModel):

@@ -57,6 +57,8 @@ class ServiceView:
     url: str
     replicas: int
     health_path: str | None
+    cpu_limit: float | None
+    memory_limit_mb: int | None
     status: str
     deployment_id: str | None
     deployment_status: str | None
@@ -109,6 +111,8 @@ def service_view(row: Service, *, url: str, status: str, latest: Deployment | No
         url=url,
         replicas=row.replicas,
         health_path=row.health_path,
+        cpu_limit=row.cpu_limit,
+        memory_limit_mb=row.memory_limit_mb,
         status=status,
         deployment_id=row.active_deployment_id,
         deployment_status=latest.status if latest else None,

@@ -29,12 +29,27 @@ def deploy(
     message: Annotated[
         str | None, typer.Option("--message", "-m", help="Note stored with the deployment.")
     ] = None,
+    image: Annotated[
+        str | None,
+        typer.Option("--image", help="Deploy this pre-built image instead (docker runtime)."),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port the --image listens on (default 8000).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Upload this directory as a new deployment of the linked service and follow its build."""
+    """Upload this directory as a new deployment of the linked service and follow its build.
+
+    With --image REF, deploy that pre-built image instead: nothing is uploaded or built."""
     target, json_mode = linked(), wants_json(ctx, as_json)
+    if port is not None and image is None:
+        raise CliError("--port applies only with --image")
     with open_client(ctx) as client:
-        deployment = _upload(client, target, Path.cwd(), message)
+        if image is not None:
+            body = {"image": image, "port": port, "message": message}
+            deployment = client.post(service_path(target, "/deployments/image"), json=body)
+        else:
+            deployment = _upload(client, target, Path.cwd(), message)
         if detach:
             _show(deployment, json_mode, f"Deployment {deployment['id']} queued")
             return
