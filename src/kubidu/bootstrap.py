@@ -13,17 +13,23 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from kubidu.api.app import create_api
+from kubidu.api import github as github_api
+from kubidu.api import webhooks as webhooks_api
+from kubidu.api.app import API_PREFIX, create_api
+from kubidu.api.git import create_git_router
 from kubidu.api.uploads import UploadLimits
 from kubidu.builds.builder import Builder
 from kubidu.control.artifacts import ArtifactPruner
 from kubidu.control.deploy import DeployPipeline, DeployTiming, LogSink
 from kubidu.control.logship import LogShipper
+from kubidu.control.github import GitHubJobs
+from kubidu.control.previews import PreviewJobs
 from kubidu.control.reconciler import Reconciler
 from kubidu.control.retention import Housekeeper, RetentionPolicy
 from kubidu.control.routing import RouteTable
 from kubidu.control.worker import Workers
 from kubidu.edge.caddy import CaddyEdge
+from kubidu.git.repos import GitRepos
 from kubidu.logs.db import DatabaseLogStore
 from kubidu.logs.hub import LogHub
 from kubidu.logs.limiter import LogLimiter
@@ -56,7 +62,7 @@ def prepare_data_dir(data_dir: Path) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o711)
     # "db" is 0700 because SQLite creates its -wal/-shm files with the process's umask.
-    for name in ("db", "uploads", "edge", "work"):
+    for name in ("db", "uploads", "edge", "work", "git"):
         (data_dir / name).mkdir(mode=0o700, exist_ok=True)
     for name in ("releases", "cache"):
         (data_dir / name).mkdir(mode=0o711, exist_ok=True)
@@ -138,6 +144,7 @@ def assemble(settings: Settings) -> ControlPlane:
         log_hub=logs.hub,
         wake_workers=workers.wake,
     )
+    _add_github_jobs(settings, platform, routes, workers)
     reconciler = Reconciler(
         db=db,
         keyring=keyring,
@@ -221,4 +228,27 @@ def _app(settings: Settings, platform: Platform) -> FastAPI:
         ),
     )
     app.include_router(create_web_router(platform=platform, secure_cookies=settings.secure_cookies))
+    repos = GitRepos(root=settings.data_dir / "git", max_push_mb=settings.max_upload_mb)
+    app.include_router(create_git_router(repos=repos))
+    for router in (github_api.router, webhooks_api.router):
+        app.include_router(router, prefix=API_PREFIX)
     return app
+
+def _add_github_jobs(
+    settings: Settings, platform: Platform, routes: RouteTable, workers: Workers
+) -> None:
+    """The GitHub integration's jobs, and its hook on every finished deploy (PR comments)."""
+    github_jobs = GitHubJobs(
+        platform=platform, api_url=settings.github_api_url, scratch=settings.data_dir / "work"
+    )
+    previews = PreviewJobs(
+        platform=platform, runtime=platform.runtime, routes=routes, github_jobs=github_jobs
+    )
+    handlers = {**github_jobs.handlers(), "github.preview": previews.handle}
+    deploy = workers.handlers["deploy"]
+
+    async def deploy_then_report(payload: dict[str, object]) -> None:
+        await deploy(payload)
+        await github_jobs.after_deploy(str(payload["deployment_id"]))
+
+    workers.handlers.update(handlers, deploy=deploy_then_report)
