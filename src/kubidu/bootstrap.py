@@ -26,9 +26,12 @@ from kubidu.control.github import GitHubJobs
 from kubidu.control.previews import PreviewJobs
 from kubidu.control.reconciler import Reconciler
 from kubidu.control.retention import Housekeeper, RetentionPolicy
+from kubidu.control.domains import DomainVerifier
 from kubidu.control.routing import RouteTable
 from kubidu.control.worker import Workers
+from kubidu.dns import DnsChecker
 from kubidu.edge.caddy import CaddyEdge
+from kubidu.edge.config import AcmeSettings
 from kubidu.git.repos import GitRepos
 from kubidu.logs.db import DatabaseLogStore
 from kubidu.logs.hub import LogHub
@@ -36,7 +39,7 @@ from kubidu.logs.limiter import LogLimiter
 from kubidu.runtimes.base import Runtime
 from kubidu.security.crypto import Keyring, decode_key, load_or_create_key_file
 from kubidu.services import auth
-from kubidu.services.context import Platform
+from kubidu.services.context import DomainSetup, Platform
 from kubidu.settings import Settings
 from kubidu.store.db import Database
 from kubidu.web.app import create_web_router
@@ -54,6 +57,7 @@ class ControlPlane:
     shipper: LogShipper
     housekeeper: Housekeeper
     app: FastAPI
+    domain_verifier: DomainVerifier | None = None
 
 
 def prepare_data_dir(data_dir: Path) -> None:
@@ -102,6 +106,19 @@ def make_runtime(settings: Settings) -> Runtime:
     raise SystemExit(f"runtime {settings.runtime!r} is not available yet; use --runtime process")
 
 
+def acme_settings(settings: Settings) -> AcmeSettings:
+    """ACME for custom domains; Caddy asks the control plane (on loopback) before each order."""
+    host = settings.listen_host
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return AcmeSettings(
+        ca_directory=settings.effective_acme_ca,
+        email=settings.acme_email,
+        ca_root=settings.acme_ca_root,
+        ask_url=f"http://{host}:{settings.listen_port}/api/v1/edge/ask",
+    )
+
+
 def write_admin_credentials(settings: Settings, db: Database) -> None:
     """First start only: the admin's API token and dashboard password, each mode 0600."""
     created = auth.ensure_admin(db)
@@ -129,8 +146,16 @@ def assemble(settings: Settings) -> ControlPlane:
         state_dir=settings.data_dir / "edge",
         http_port=settings.http_port,
         https_port=settings.https_port,
+        acme=acme_settings(settings),
     )
     routes = RouteTable(db=db, runtime=runtime, apply=edge.apply)
+    verifier = DomainVerifier(
+        db=db,
+        dns=DnsChecker(resolver=settings.dns_resolver),
+        edge=edge,
+        sync_routes=routes.sync,
+        public_ips=settings.public_ip_list,
+    )
     busy: set[str] = set()
     workers = _workers(settings, db, keyring, runtime, routes, busy, logs)
     platform = Platform(
@@ -143,6 +168,11 @@ def assemble(settings: Settings) -> ControlPlane:
         logs=logs.store,
         log_hub=logs.hub,
         wake_workers=workers.wake,
+        domains=DomainSetup(
+            dns=DnsChecker(resolver=settings.dns_resolver),
+            public_ips=settings.public_ip_list,
+            wake_verifier=verifier.wake,
+        ),
     )
     _add_github_jobs(settings, platform, routes, workers)
     reconciler = Reconciler(
@@ -165,6 +195,7 @@ def assemble(settings: Settings) -> ControlPlane:
         shipper=_shipper(settings, runtime, logs),
         housekeeper=_housekeeper(settings, db, logs),
         app=_app(settings, platform),
+        domain_verifier=verifier,
     )
 
 
