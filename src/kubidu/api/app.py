@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from kubidu import __version__
-from kubidu.api import deployments, env, logs, projects
+from kubidu.api import deployments, domains, env, logs, projects
 from kubidu.api.uploads import UploadLimits
 from kubidu.core.errors import KubiduError
 from kubidu.services.context import Platform
@@ -30,7 +30,7 @@ def create_api(*, platform: Platform, upload_limits: UploadLimits) -> FastAPI:
     app.state.upload_limits = upload_limits
     app.add_exception_handler(KubiduError, _kubidu_error)  # type: ignore[arg-type]
     app.include_router(_health_router())
-    for module in (projects, env, deployments, logs):
+    for module in (projects, env, deployments, logs, domains):
         app.include_router(module.router, prefix=API_PREFIX)
     return app
 
