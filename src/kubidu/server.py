@@ -66,6 +66,7 @@ def _lifespan(plane: ControlPlane) -> Any:
                 plane.workers.run(),
                 plane.reconciler.run(),
                 plane.edge.supervise(plane.routes.routes),
+                *([plane.domain_verifier.run()] if plane.domain_verifier else []),
                 plane.shipper.run(),
                 plane.housekeeper.run(),
             )
