@@ -68,7 +68,7 @@ def _lifespan(plane: ControlPlane) -> Any:
                 plane.edge.supervise(plane.routes.routes),
                 *([plane.domain_verifier.run()] if plane.domain_verifier else []),
                 plane.shipper.run(),
-                plane.housekeeper.run(),
+                plane.housekeeper.run(interval_s=plane.settings.housekeeping_interval_seconds),
             )
         ]
         try:

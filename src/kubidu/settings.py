@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     log_rate_per_service: float = 5000  # lines/s stored per service; excess dropped, marked
     log_burst_per_service: float = 20_000
     keep_artifacts: int = 10  # successful deployments per service that can be rolled back to
+    housekeeping_interval_seconds: float = 600  # log retention and artifact pruning
     isolate_users: bool | None = None  # default: on when running as root
     secure_cookies: bool = False  # set when the dashboard is served over HTTPS
     # --runtime docker: the Engine, and the base images of Dockerfiles generated for apps
