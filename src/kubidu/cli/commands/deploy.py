@@ -5,6 +5,7 @@ became active (or was merely queued, with --detach); otherwise the failure reaso
 and 1. The archive is spooled to a temporary file so large apps are not held in memory.
 """
 
+import functools
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ import typer
 from kubidu.cli import archive, config, output
 from kubidu.cli.client import API, ApiClient, service_path
 from kubidu.cli.commands.logstream import stream_build_log
+from kubidu.cli.commands.watch import watch_and_deploy
 from kubidu.cli.context import linked, open_client, wants_json
 from kubidu.cli.errors import CliError
 
@@ -36,11 +38,21 @@ def deploy(
     port: Annotated[
         int | None, typer.Option("--port", help="Port the --image listens on (default 8000).")
     ] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Redeploy whenever a file changes (debounced).")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Upload this directory as a new deployment of the linked service and follow its build.
 
-    With --image REF, deploy that pre-built image instead: nothing is uploaded or built."""
+    With --image REF, deploy that pre-built image instead: nothing is uploaded or built.
+    With --watch, keep watching the directory and redeploy after every burst of changes."""
+    if watch:
+        if image is not None or detach:
+            raise CliError("--watch cannot be combined with --image or --detach")
+        once = functools.partial(deploy, ctx, message=message, as_json=as_json)
+        watch_and_deploy(once, Path.cwd())
+        return
     target, json_mode = linked(), wants_json(ctx, as_json)
     if port is not None and image is None:
         raise CliError("--port applies only with --image")
