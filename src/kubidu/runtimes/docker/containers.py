@@ -24,6 +24,7 @@ from kubidu.runtimes.docker import labels as lbl
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 KEPT_CAPABILITIES = ["NET_BIND_SERVICE", "SETUID", "SETGID"]
 PIDS_LIMIT = 1024
+CPU_PERIOD_US = 100_000
 LOG_OPTIONS = {"max-size": "10m", "max-file": "3"}
 
 # ``$NAME`` or ``${NAME}``, Procfile style; anything else (a lone ``$``) stays literal.
@@ -64,10 +65,15 @@ def host_config(api: APIClient, spec: WorkloadSpec, *, network: str, restart: bo
 
 
 def limits(spec: WorkloadSpec) -> dict[str, int]:
-    """Engine limits of the spec: CPUs as nano-CPUs, memory in bytes, swap disabled."""
+    """Engine limits of the spec: CPU as a CFS quota per 100 ms, memory in bytes, no swap.
+
+    (A quota rather than ``NanoCpus`` because the Engine can change a quota on a running
+    container, and the SDK's ``update_container`` speaks only quotas.)
+    """
     values: dict[str, int] = {}
     if spec.cpu_limit is not None:
-        values["nano_cpus"] = int(spec.cpu_limit * 1e9)
+        values["cpu_period"] = CPU_PERIOD_US
+        values["cpu_quota"] = int(spec.cpu_limit * CPU_PERIOD_US)
     if spec.memory_limit_mb is not None:
         values["mem_limit"] = values["memswap_limit"] = spec.memory_limit_mb << 20
     return values
@@ -76,8 +82,9 @@ def limits(spec: WorkloadSpec) -> dict[str, int]:
 def current_limits(info: Mapping[str, Any]) -> dict[str, int]:
     host = info.get("HostConfig") or {}
     values = {}
-    if host.get("NanoCpus"):
-        values["nano_cpus"] = int(host["NanoCpus"])
+    if host.get("CpuQuota", 0) > 0:
+        values["cpu_period"] = int(host.get("CpuPeriod") or CPU_PERIOD_US)
+        values["cpu_quota"] = int(host["CpuQuota"])
     if host.get("Memory"):
         values["mem_limit"] = values["memswap_limit"] = int(host["Memory"])
     return values

@@ -93,6 +93,10 @@ class DockerRuntime:
             dead = [i for i in mine if i["State"]["Status"] in ("exited", "created")]
             await _all(_engine(self._discard, i, 0) for i in dead)
             alive = [i for i in mine if i not in dead]
+            # The Engine can raise or lower a limit in place, but not lift one: replace those.
+            lifted = [i for i in alive if set(current_limits(i)) - set(limits(spec))]
+            await _all(_engine(self._discard, i, 10.0) for i in lifted)
+            alive = [i for i in alive if i not in lifted]
             await _all(_engine(self._update_limits, i, spec) for i in alive)
             surplus = len(alive) - spec.replicas
             doomed = _least_useful(alive, surplus) if surplus > 0 else []
@@ -249,11 +253,7 @@ class DockerRuntime:
     def _update_limits(self, info: Info, spec: WorkloadSpec) -> None:
         wanted = limits(spec)
         if current_limits(info) != wanted:
-            defaults = {"nano_cpus": 0, "mem_limit": 0, "memswap_limit": 0}
-            values = {**defaults, **wanted}
-            if not wanted.get("mem_limit") and current_limits(info).get("mem_limit"):
-                values["memswap_limit"] = -1  # unlimited again
-            self.api.update_container(info["Id"], **values)
+            self.api.update_container(info["Id"], **wanted)
 
     def _discard(self, info: Info, grace_s: float) -> None:
         """Stop (SIGTERM, SIGKILL after the grace period), keep its logs, remove."""
