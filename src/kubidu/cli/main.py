@@ -12,7 +12,18 @@ import typer
 from typer.core import TyperGroup
 
 from kubidu.cli import output
-from kubidu.cli.commands import auth, deploy, domains, env, github, link, logs, rollback, views
+from kubidu.cli.commands import (
+    auth,
+    deploy,
+    domains,
+    env,
+    github,
+    link,
+    logs,
+    rollback,
+    scale,
+    views,
+)
 from kubidu.cli.context import globals_of
 from kubidu.cli.errors import EXIT_INTERRUPTED, CliError
 
@@ -57,7 +68,7 @@ def main_callback(
     opts.url, opts.token, opts.json = url, token, as_json
 
 
-for _module in (auth, link, deploy, rollback, views, logs, env, github, domains):
+for _module in (auth, link, deploy, rollback, views, logs, env, github, domains, scale):
     _module.register(app)
 
 
