@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from kubidu.runtimes.base import Labels, PermanentRuntimeError, WorkloadSpec
@@ -84,3 +85,9 @@ def network_labels(instance: str, labels: Labels) -> dict[str, str]:
 
 def container_name(replica_id: str) -> str:
     return f"kubidu-{replica_id}"
+
+
+def instance_for(data_dir: Path) -> str:
+    """The instance label of the control plane keeping its state in ``data_dir``: stable across
+    restarts, distinct between control planes sharing one Engine."""
+    return "kb-" + hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
