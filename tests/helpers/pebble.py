@@ -20,6 +20,7 @@ import ipaddress
 import json
 import os
 import shutil
+import ssl
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,13 +190,16 @@ class Pebble:
     def _ready(self) -> bool:
         if self.process is not None and self.process.poll() is not None:
             raise RuntimeError(f"pebble exited: {self.log()}")
-        response = httpx.get(self.directory_url, verify=str(self.tls.ca_cert), timeout=2)
+        response = httpx.get(self.directory_url, verify=self._trust(), timeout=2)
         return response.status_code == 200
+
+    def _trust(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.tls.ca_cert))
 
     def issuing_root(self) -> str:
         """PEM of the root every certificate of this Pebble run chains to."""
         url = f"https://127.0.0.1:{self.management_port}/roots/0"
-        response = httpx.get(url, verify=str(self.tls.ca_cert), timeout=5)
+        response = httpx.get(url, verify=self._trust(), timeout=5)
         response.raise_for_status()
         return response.text
 
