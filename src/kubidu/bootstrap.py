@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from docker import APIClient
+from docker.errors import DockerException
 from fastapi import FastAPI
 
 from kubidu.api import github as github_api
@@ -18,7 +21,9 @@ from kubidu.api import webhooks as webhooks_api
 from kubidu.api.app import API_PREFIX, create_api
 from kubidu.api.git import create_git_router
 from kubidu.api.uploads import UploadLimits
-from kubidu.builds.builder import Builder
+from kubidu.builds.builder import BUILD_TIMEOUT_S, Builder
+from kubidu.builds.docker_image import DockerImageBuilder
+from kubidu.builds.dockerfiles import BaseImages
 from kubidu.control.artifacts import ArtifactPruner
 from kubidu.control.deploy import DeployPipeline, DeployTiming, LogSink
 from kubidu.control.logship import LogShipper
@@ -103,7 +108,45 @@ def make_runtime(settings: Settings) -> Runtime:
         return ProcessRuntime(
             state_dir=root / "state", log_dir=root / "logs", isolation=settings.isolation_enabled
         )
+    if settings.runtime == "docker":
+        from kubidu.runtimes.docker import DockerRuntime
+        from kubidu.runtimes.docker.labels import instance_for
+
+        return DockerRuntime(
+            api=docker_api(settings, timeout=120.0),
+            log_dir=settings.data_dir / "runtime" / "logs",
+            instance=instance_for(settings.data_dir),
+        )
     raise SystemExit(f"runtime {settings.runtime!r} is not available yet; use --runtime process")
+
+
+def docker_api(settings: Settings, *, timeout: float) -> APIClient:
+    """A client of the Docker Engine; the server refuses to start without a reachable one."""
+    try:
+        return APIClient(base_url=settings.docker_host, version="auto", timeout=int(timeout))
+    except DockerException as exc:
+        raise SystemExit(
+            f"--runtime docker: Docker Engine not reachable at {settings.docker_host}: {exc}"
+        ) from exc
+
+
+def make_builder(settings: Settings) -> Builder:
+    """Release directories for the process runtime; images (with the same limits) for docker."""
+    common: dict[str, Any] = {
+        "releases_dir": settings.data_dir / "releases",
+        "cache_dir": settings.data_dir / "cache",
+        "work_dir": settings.data_dir / "work",
+        "python": settings.effective_app_python,
+        "max_bytes": settings.max_upload_mb * 10 << 20,
+        "max_files": settings.max_upload_files,
+    }
+    if settings.runtime != "docker":
+        return Builder(**common)
+    return DockerImageBuilder(
+        api=docker_api(settings, timeout=BUILD_TIMEOUT_S),
+        bases=BaseImages(python=settings.docker_python_image, node=settings.docker_node_image),
+        **common,
+    )
 
 
 def acme_settings(settings: Settings) -> AcmeSettings:
@@ -223,14 +266,7 @@ def _workers(
     busy: set[str],
     logs: LogSink,
 ) -> Workers:
-    builder = Builder(
-        releases_dir=settings.data_dir / "releases",
-        cache_dir=settings.data_dir / "cache",
-        work_dir=settings.data_dir / "work",
-        python=settings.effective_app_python,
-        max_bytes=settings.max_upload_mb * 10 << 20,
-        max_files=settings.max_upload_files,
-    )
+    builder = make_builder(settings)
     pipeline = DeployPipeline(
         db=db,
         keyring=keyring,
