@@ -8,7 +8,6 @@ deployments and logs show what happened; the Node example and the static site de
 from __future__ import annotations
 
 import json
-import threading
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 
 from tests.helpers.apps import copy_example, write_stdlib_app
 from tests.helpers.server import KubiduServer
+from tests.helpers.traffic import steady_client
 from tests.helpers.wait import wait_for
 
 
@@ -38,7 +38,7 @@ def test_python_example_deploys_and_redeploys_without_downtime(
     assert "GREETING" in listed and "Howdy" not in listed
     assert "Howdy partner" in kubidu_server.cli("env", "list", "--reveal", cwd=app).stdout
 
-    failures, answers = _steady_client(
+    failures, answers = steady_client(
         kubidu_server, hostname, lambda: kubidu_server.cli("deploy", cwd=app)
     )
     assert failures == [], f"requests failed during the redeploy: {failures[:5]}"
@@ -54,42 +54,6 @@ def test_python_example_deploys_and_redeploys_without_downtime(
     assert "Booting worker" in logs or "Listening at" in logs
     build = kubidu_server.cli("logs", "--build", cwd=app).stdout
     assert "dependencies from cache" in build
-
-
-def _steady_client(
-    server: KubiduServer, hostname: str, action: object
-) -> tuple[list[str], list[str]]:
-    """Send ~25 requests/s while ``action`` runs; return (failures, bodies)."""
-    failures: list[str] = []
-    answers: list[str] = []
-    done = threading.Event()
-
-    def client() -> None:
-        with httpx.Client(timeout=5) as http:
-            while not done.is_set():
-                try:
-                    response = http.get(
-                        f"http://127.0.0.1:{server.http_port}/", headers={"Host": hostname}
-                    )
-                    (answers if response.status_code == 200 else failures).append(
-                        response.text
-                        if response.status_code == 200
-                        else f"{response.status_code} {response.text[:80]}"
-                    )
-                except httpx.HTTPError as exc:
-                    failures.append(repr(exc))
-                time.sleep(0.04)
-
-    thread = threading.Thread(target=client)
-    thread.start()
-    try:
-        action()  # type: ignore[operator]
-        time.sleep(2.5)  # keep going through the drain and the stop of the old replica
-    finally:
-        done.set()
-        thread.join()
-    assert len(answers) > 40
-    return failures, answers
 
 
 def test_node_and_static_examples(kubidu_server: KubiduServer, tmp_path: Path) -> None:
