@@ -34,6 +34,9 @@ have_pg() {
         [[ -x /usr/lib/postgresql/15/bin/initdb && -x /usr/lib/postgresql/15/bin/pg_ctl ]]
 }
 
+# dockerd may live in /usr/sbin, off a normal user's PATH.
+have_dockerd() { have dockerd || [[ -x /usr/sbin/dockerd ]]; }
+
 have_chromium() {
     local path=${KUBIDU_TEST_CHROMIUM:-/usr/bin/chromium}
     [[ -x "$path" ]]
@@ -52,6 +55,8 @@ check_all() {
     need util-linux    "runuser/setpriv"                 have runuser
     need passwd        "useradd"                         have useradd
     need ca-certificates "CA certificates"               test -f /etc/ssl/certs/ca-certificates.crt
+    need docker.io     "Docker Engine (dockerd)"         have_dockerd
+    need busybox-static "static busybox (local base images)" dpkg -s busybox-static
     need pebble        "pebble + pebble-challtestsrv (ACME/DNS tests)" have pebble-challtestsrv
 }
 
