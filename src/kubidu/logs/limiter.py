@@ -1,8 +1,8 @@
 """Per-service cap on how fast lines are stored, so a noisy app cannot fill the disk.
 
 A token bucket per service (``rate`` lines/s, bursts up to ``burst``). Lines beyond it are
-dropped and counted; the next line that fits is preceded by a marker line saying how many were
-dropped and why — as Heroku's Logplex does — so a gap in the logs is never silent.
+dropped and counted, and every batch that lost lines ends with a marker line saying how many
+were dropped and why — as Heroku's Logplex does — so a gap in the logs is never silent.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from kubidu.logs.model import LogRecord
 class _Bucket:
     tokens: float
     updated: float
-    dropped: int = 0
 
 
 @dataclass
@@ -29,19 +28,18 @@ class LogLimiter:
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
 
     def admit(self, records: Iterable[LogRecord]) -> list[LogRecord]:
-        """The records to store (with drop markers), in order."""
+        """The records to store, in order; where some were dropped, a marker follows them."""
         admitted: list[LogRecord] = []
+        dropped: dict[str, tuple[int, LogRecord]] = {}
         for record in records:
             bucket = self._refill(record.service_id)
             if bucket.tokens < 1:
-                bucket.dropped += 1
+                count, _ = dropped.get(record.service_id, (0, record))
+                dropped[record.service_id] = (count + 1, record)
                 continue
             bucket.tokens -= 1
-            if bucket.dropped:
-                admitted.append(self._marker(record, bucket.dropped))
-                bucket.dropped = 0
             admitted.append(record)
-        return admitted
+        return admitted + [self._marker(last, count) for count, last in dropped.values()]
 
     def _refill(self, service_id: str) -> _Bucket:
         now = self.clock()
