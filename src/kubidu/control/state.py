@@ -94,10 +94,11 @@ def transition(db: Database, deployment_id: str, new: DeploymentStatus, **fields
 
 
 def fail(db: Database, deployment_id: str, reason: str) -> None:
-    """Mark failed unless it already ended (a resumed job may find it so)."""
+    """Mark failed unless it already ended (a resumed job may find it so) or is gone (a
+    closed preview's rows are deleted)."""
     with db.transaction() as session:
-        row = session.get_one(Deployment, deployment_id)
-        if DeploymentStatus(row.status) in IN_FLIGHT:
+        row = session.get(Deployment, deployment_id)
+        if row is not None and DeploymentStatus(row.status) in IN_FLIGHT:
             row.status, row.failure_reason, row.finished_at = (
                 DeploymentStatus.FAILED,
                 reason[:4000],
