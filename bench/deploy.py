@@ -1,8 +1,11 @@
 """Deploy benchmark: cold deploy, warm redeploys, failed requests under a steady client, and
-API read latency — on a real ``kubidu server`` (process runtime, Caddy edge, SQLite).
+API read latency — on a real ``kubidu server`` (Caddy edge, SQLite).
 
-Run from the repository root: ``python -m bench.deploy [--redeploys N] [--rate R]``. Prints one
-JSON object. "Serving" means the steady client received the new version through the edge.
+Run from the repository root: ``python -m bench.deploy [--runtime process|docker]
+[--redeploys N] [--rate R]``. Prints one JSON object. "Serving" means the steady client received
+the new version through the edge. With ``--runtime docker`` the app is a small Dockerfile app
+on the local Python base image (``tests/helpers/docker.py``; dockerd is started if needed), and
+each warm redeploy changes only its app code, so the Engine's layer cache is used.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers.apps import copy_example
+from kubidu.runtimes.docker import labels as docker_labels
+from tests.helpers import docker as docker_helpers
+from tests.helpers.apps import copy_example, write_stdlib_app
 from tests.helpers.server import KubiduServer
 
 MARKER = "This Flask app runs on Kubidu."
@@ -99,21 +104,54 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--redeploys", type=int, default=5)
     parser.add_argument("--rate", type=float, default=25.0)
+    parser.add_argument("--runtime", choices=["process", "docker"], default="process")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="kubidu-bench-", dir="/tmp"))
     root.chmod(0o711)
     (root / "home").mkdir()
+    daemon = docker_helpers.DockerDaemon.ensure(root) if args.runtime == "docker" else None
     server = KubiduServer(data_dir=root / "data", home=root / "home")
     try:
+        if daemon is not None:
+            args.python_image = docker_helpers.base_images().python
+            server.extra_env.update(
+                KUBIDU_RUNTIME="docker", KUBIDU_DOCKER_PYTHON_IMAGE=args.python_image
+            )
         print(json.dumps(_run(server, root, args), indent=2))
     finally:
         server.cleanup()
+        if daemon is not None:
+            _remove_containers(server)
+            daemon.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _remove_containers(server: KubiduServer) -> None:
+    api = docker_helpers.client()
+    mine = docker_labels.owned(docker_labels.instance_for(server.data_dir))
+    for found in api.containers(all=True, filters=mine):
+        api.remove_container(found["Id"], force=True)
+    for network in api.networks(filters=mine):
+        api.remove_network(network["Id"])
+
+
+def _dockerfile_app(root: Path, python_image: str) -> Path:
+    """A stdlib HTTP app whose body carries MARKER, with its own small Dockerfile."""
+    app = write_stdlib_app(root, version=MARKER)
+    (app / "Procfile").unlink()
+    (app / "Dockerfile").write_text(
+        f"FROM {python_image}\nWORKDIR /app\nCOPY requirements.txt /app/\n"
+        'COPY app.py /app/\nUSER 10001:10001\nCMD ["python3", "app.py"]\n'
+    )
+    return app
 
 
 def _run(server: KubiduServer, root: Path, args: argparse.Namespace) -> dict[str, object]:
     server.start()
-    app = copy_example("python-app", root / "app")
+    if args.runtime == "docker":
+        app = _dockerfile_app(root / "app", args.python_image)
+    else:
+        app = copy_example("python-app", root / "app")
     server.cli("init", "--project", "bench", "--service", "web", cwd=app)
     start = time.monotonic()
     server.cli("deploy", cwd=app)
@@ -129,7 +167,7 @@ def _run(server: KubiduServer, root: Path, args: argparse.Namespace) -> dict[str
         client.stop()
         thread.join()
     return {
-        "runtime": "process",
+        "runtime": args.runtime,
         "cold_deploy_s": round(cold, 2),
         "warm_redeploy_s": {
             "median": round(statistics.median(warm), 2),

@@ -149,7 +149,6 @@ def _engine_build(api: APIClient, context: Any, tag: str, timeout: float) -> Ite
         pull=False,
         decode=True,
         timeout=int(timeout),
-        labels={"io.kubidu.managed": "1"},
     )
     for chunk in chunks:
         if "error" in chunk:
