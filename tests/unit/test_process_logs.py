@@ -2,7 +2,8 @@
 
 Checks: lines are JSON with the documented fields in a 0600 file; reading merges replicas by
 time while keeping each replica's order; a half-written line waits for its newline; damaged
-lines are skipped; ``since`` filters; a follower sees only new lines.
+lines are skipped; ``since`` filters; a follower sees only new lines; files rotate at a size
+cap and the reader carries on in the new file.
 """
 
 from __future__ import annotations
@@ -63,3 +64,17 @@ def test_since_filters_older_lines(tmp_path: Path) -> None:
     cutoff = datetime.now(UTC).replace(tzinfo=None)  # naive means UTC
     log.write("stdout", "new")
     assert [line.line for line in LogTail(tmp_path, since=cutoff).read_new()] == ["new"]
+
+
+def test_files_rotate_and_the_reader_follows_into_the_new_one(tmp_path: Path) -> None:
+    log = AppLog(path=tmp_path / "r1.log", replica_id="r1", deployment_id="d1", max_bytes=400)
+    tail = LogTail(tmp_path, since=None)
+    for index in range(3):
+        log.write("stdout", f"before {index}")
+    assert [line.line for line in tail.read_new()] == ["before 0", "before 1", "before 2"]
+    for index in range(3):
+        log.write("stdout", f"after {index}")
+    log.close()
+    assert (tmp_path / "r1.log.1").exists()  # one old generation is kept, no more
+    assert (tmp_path / "r1.log").stat().st_size < 400
+    assert [line.line for line in tail.read_new()][-1] == "after 2"

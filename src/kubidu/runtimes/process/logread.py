@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import json
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +39,9 @@ class LogTail:
         offset = self._offsets.get(path, 0)
         try:
             with path.open("rb") as handle:
+                if os.fstat(handle.fileno()).st_size < offset:  # rotated: a new file began
+                    offset = 0
+                    self._partial.pop(path, None)
                 handle.seek(offset)
                 data = handle.read()
         except OSError:
