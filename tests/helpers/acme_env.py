@@ -59,7 +59,18 @@ class AcmeStack:
             domain = self.domain(app, hostname)
             return domain if domain["status"] == status else None
 
-        return wait_for(reached, timeout, interval=0.2, what=f"{hostname} to be {status}")
+        try:
+            return wait_for(reached, timeout, interval=0.2, what=f"{hostname} to be {status}")
+        except TimeoutError as error:
+            raise AssertionError(
+                f"{error}; now {self.domain(app, hostname)}\n{self.logs()}"
+            ) from None
+
+    def logs(self) -> str:
+        """The tails of Caddy's and Pebble's logs, for failure messages."""
+        caddy = self.server.data_dir / "edge" / "caddy.log"
+        text = caddy.read_text(errors="replace")[-5000:] if caddy.exists() else ""
+        return f"--- caddy.log ---\n{text}\n--- pebble.log ---\n{self.pebble.log()[-2000:]}"
 
     def curl_https(self, hostname: str, *extra: str) -> subprocess.CompletedProcess[str]:
         """curl https://HOST/ through the edge, trusting only Pebble's issuing root."""
