@@ -57,6 +57,7 @@ check_all() {
     need ca-certificates "CA certificates"               test -f /etc/ssl/certs/ca-certificates.crt
     need docker.io     "Docker Engine (dockerd)"         have_dockerd
     need busybox-static "static busybox (local base images)" dpkg -s busybox-static
+    need python3       "system python3 (local Python base image)" test -x /usr/bin/python3
     need pebble        "pebble + pebble-challtestsrv (ACME/DNS tests)" have pebble-challtestsrv
 }
 
