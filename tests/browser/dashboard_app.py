@@ -4,19 +4,22 @@
 SQLite database, a real keyring and the fake runtime, and serves it with uvicorn on a free
 port in a background thread. :func:`seed` fills it through the services layer: the admin
 (team ``default``) with project ``shop`` / environment ``production`` / service ``web`` and
-env vars; a second user ``eve`` with her own team; one in-flight deployment with a few
-build-log lines, inserted directly as rows (no build runs here).
+env vars; a second user ``eve`` with her own team; an older deployment that went live once
+(so it can be rolled back to) and one in-flight deployment with a few build-log lines,
+inserted directly as rows (no build runs here).
 
-A tricky part: uvicorn runs its own event loop in the thread; the tests only talk HTTP to it
-(and write rows through the database), never call into that loop.
+A tricky part: uvicorn runs its own event loop in the thread, and the log hub's queues belong
+to that loop. :meth:`Dashboard.write_lines` stores lines from the test's thread, as the log
+shipper would, and hands the publishing to that loop (``call_soon_threadsafe``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from kubidu.logs.db import DatabaseLogStore
 from kubidu.logs.hub import LogHub
+from kubidu.logs.model import LogRecord, StoredLine
 from kubidu.runtimes.fake import FakeRuntime
 from kubidu.security.crypto import Keyring
 from kubidu.services import auth, envvars, projects
@@ -41,15 +45,34 @@ from tests.helpers.wait import wait_for
 EVE_EMAIL = "eve@example.com"
 EVE_PASSWORD = "eve-has-a-long-password"
 SECRET_VALUE = "s3cr3t-<b>value</b>"
+OLD_DEPLOYMENT = "dep_seededold01"
 
 
 @dataclass(frozen=True)
 class Dashboard:
     url: str
-    db: Database
+    platform: Platform
+    loop: asyncio.AbstractEventLoop
     admin_email: str
     admin_password: str
     deployment_id: str
+
+    @property
+    def db(self) -> Database:
+        return self.platform.db
+
+    def service_id(self) -> str:
+        with self.db.transaction() as session:
+            return session.scalars(select(Service.id).where(Service.name == "web")).one()
+
+    def write_lines(self, records: Sequence[LogRecord]) -> list[StoredLine]:
+        """Store lines and publish them to live followers, as the log shipper does."""
+        stored = self.platform.logs.append(records)
+        self.publish(stored)
+        return stored
+
+    def publish(self, lines: Sequence[StoredLine]) -> None:
+        self.loop.call_soon_threadsafe(self.platform.log_hub.publish, list(lines))
 
 
 def _platform(tmp: Path) -> Platform:
@@ -97,6 +120,17 @@ def _seed_eve(p: Platform, admin: Actor) -> None:
 def _seed_deployment(p: Platform) -> str:
     with p.db.transaction() as session:
         service = session.scalars(select(Service).where(Service.name == "web")).one()
+        old = Deployment(
+            id=OLD_DEPLOYMENT,
+            service_id=service.id,
+            status="superseded",
+            message="the <old> one",
+            artifact="/nonexistent/release",
+            replicas=1,
+            created_at=datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
+            finished_at=datetime(2024, 5, 1, 12, 0, 42, tzinfo=UTC),
+        )
+        session.add(old)
         row = Deployment(
             id="dep_seeded0001",
             service_id=service.id,
@@ -119,9 +153,20 @@ def add_log_line(session: Session, deployment_id: str, text: str) -> None:
             deployment_id=deployment_id,
             source="build",
             at=datetime.now(UTC),
-            stream="stdout",
+            stream="build",
             line=text,
         )
+    )
+
+
+def build_line(dashboard: Dashboard, text: str) -> LogRecord:
+    return LogRecord(
+        service_id=dashboard.service_id(),
+        deployment_id=dashboard.deployment_id,
+        at=datetime.now(UTC),
+        line=text,
+        source="build",
+        stream="build",
     )
 
 
@@ -130,7 +175,14 @@ def serve_dashboard(tmp: Path) -> Iterator[Dashboard]:
     """Seed a fresh platform in ``tmp`` and serve its dashboard until the block ends."""
     p = _platform(tmp)
     password, deployment_id = seed(p)
-    app = FastAPI()
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        loops.append(asyncio.get_running_loop())
+        yield
+
+    app = FastAPI(lifespan=lifespan)
     app.include_router(create_web_router(platform=p, secure_cookies=False))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -138,7 +190,8 @@ def serve_dashboard(tmp: Path) -> Iterator[Dashboard]:
     thread.start()
     try:
         wait_for(lambda: server.started, 15, what="the dashboard server to start")
-        yield Dashboard(f"http://127.0.0.1:{port}", p.db, auth.ADMIN_EMAIL, password, deployment_id)
+        url = f"http://127.0.0.1:{port}"
+        yield Dashboard(url, p, loops[0], auth.ADMIN_EMAIL, password, deployment_id)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

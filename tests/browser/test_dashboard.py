@@ -28,7 +28,7 @@ from tests.browser.dashboard_app import (
     EVE_PASSWORD,
     SECRET_VALUE,
     Dashboard,
-    add_log_line,
+    build_line,
 )
 from tests.helpers.apps import write_stdlib_app
 from tests.helpers.server import KubiduServer
@@ -137,9 +137,9 @@ def test_deployment_log_follows_until_settled(page: Page, dashboard: Dashboard) 
     expect(log).to_contain_text("Python app detected")
     expect(page.locator("#deployment-status .badge")).to_have_text("building")
 
-    with dashboard.db.transaction() as session:
-        add_log_line(session, dashboard.deployment_id, "-----> <script>boom</script> done")
+    dashboard.write_lines([build_line(dashboard, "-----> <script>boom</script> done")])
     expect(log).to_contain_text("<script>boom</script> done")
+    expect(log.locator("script")).to_have_count(0)
 
     with dashboard.db.transaction() as session:
         session.execute(

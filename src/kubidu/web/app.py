@@ -1,9 +1,10 @@
 """Builds the dashboard's router, which ``server.py`` mounts at ``/`` beside the JSON API.
 
-:func:`create_web_router` wires the route modules (``session``, ``pages``, ``deploys``) to the
-platform. Every route goes through :class:`_GuardedRoute`, which turns errors into pages:
-an expired or missing session redirects to ``/login``; any other :class:`KubiduError` renders
-the error page with its status code (another team's object is a 404, by the services' rule).
+:func:`create_web_router` wires the route modules (``session``, ``pages``, ``deploys``,
+``rollbacks``, ``logview``) to the platform. Every route goes through :class:`_GuardedRoute`,
+which turns errors into pages: an expired or missing session redirects to ``/login``; any
+other :class:`KubiduError` renders the error page with its status code (another team's object
+is a 404, by the services' rule).
 It also sets the security headers: the dashboard allows no framing, no inline scripts and no
 caching (pages may show revealed secrets).
 """
@@ -19,12 +20,19 @@ from starlette.responses import FileResponse, Response
 from kubidu.core.errors import KubiduError, NotFound, Unauthorized
 from kubidu.services.context import Platform
 from kubidu.web.deploys import add_deployment_routes
+from kubidu.web.logview import add_log_routes
 from kubidu.web.pages import add_page_routes
 from kubidu.web.render import Renderer, make_templates
+from kubidu.web.rollbacks import add_rollback_routes
 from kubidu.web.session import LOGIN_PATH, Sessions, add_session_routes, redirect
 
 STATIC_DIR = Path(__file__).parent / "static"
-STATIC_FILES = {"style.css": "text/css", "deployment.js": "text/javascript"}
+STATIC_FILES = {
+    "style.css": "text/css",
+    "deployment.js": "text/javascript",
+    "service.js": "text/javascript",
+    "logs.js": "text/javascript",
+}
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -83,5 +91,7 @@ def create_web_router(*, platform: Platform, secure_cookies: bool) -> APIRouter:
     add_session_routes(router, sessions, renderer)
     add_page_routes(router, sessions, renderer)
     add_deployment_routes(router, sessions, renderer)
+    add_rollback_routes(router, sessions, renderer)
+    add_log_routes(router, sessions, renderer)
     _add_static_route(router)
     return router

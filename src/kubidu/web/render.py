@@ -45,6 +45,20 @@ def when(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def duration(seconds: float | None) -> str:
+    """A deployment's duration, short: "4.2 s", "42 s", "3 m 05 s", "1 h 02 m"."""
+    if seconds is None:
+        return "—"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} m {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} m"
+
+
 def make_templates() -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -53,6 +67,7 @@ def make_templates() -> Jinja2Templates:
     )
     env.filters["status_class"] = status_class
     env.filters["when"] = when
+    env.filters["duration"] = duration
     return Jinja2Templates(env=env)
 
 
