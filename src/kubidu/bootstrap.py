@@ -26,12 +26,12 @@ from kubidu.builds.docker_image import DockerImageBuilder
 from kubidu.builds.dockerfiles import BaseImages
 from kubidu.control.artifacts import ArtifactPruner
 from kubidu.control.deploy import DeployPipeline, DeployTiming, LogSink
-from kubidu.control.logship import LogShipper
+from kubidu.control.domains import DomainVerifier
 from kubidu.control.github import GitHubJobs
+from kubidu.control.logship import LogShipper
 from kubidu.control.previews import PreviewJobs
 from kubidu.control.reconciler import Reconciler
 from kubidu.control.retention import Housekeeper, RetentionPolicy
-from kubidu.control.domains import DomainVerifier
 from kubidu.control.routing import RouteTable
 from kubidu.control.worker import Workers
 from kubidu.dns import DnsChecker
@@ -152,7 +152,7 @@ def make_builder(settings: Settings) -> Builder:
 def acme_settings(settings: Settings) -> AcmeSettings:
     """ACME for custom domains; Caddy asks the control plane (on loopback) before each order."""
     host = settings.listen_host
-    if host in ("0.0.0.0", "::", ""):
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - a wildcard listen, mapped to loopback
         host = "127.0.0.1"
     return AcmeSettings(
         ca_directory=settings.effective_acme_ca,
@@ -300,6 +300,7 @@ def _app(settings: Settings, platform: Platform) -> FastAPI:
     for router in (github_api.router, webhooks_api.router):
         app.include_router(router, prefix=API_PREFIX)
     return app
+
 
 def _add_github_jobs(
     settings: Settings, platform: Platform, routes: RouteTable, workers: Workers
