@@ -5,6 +5,7 @@ What is checked:
   typing in the filter box narrows them to matching lines (any case) and puts the filters in
   the address bar; the stream and time-range selects narrow and widen them;
 * a line written after the page opened appears without a reload, but only if it matches;
+  each filter change ends the previous stream on the server (one follower per page);
 * a follower that falls behind is told how many lines it skipped, and the view keeps at most
   5,000 lines;
 * a filter value out of range is a 422 page with the reason; another team gets a 404 for the
@@ -30,6 +31,7 @@ from kubidu.logs.model import LogRecord, StoredLine
 from kubidu.store.models import Deployment
 from tests.browser.dashboard_app import EVE_EMAIL, EVE_PASSWORD, OLD_DEPLOYMENT, Dashboard
 from tests.browser.test_dashboard import SERVICE_PATH, log_in, log_in_admin
+from tests.helpers.wait import wait_for
 
 LOGS_PATH = SERVICE_PATH + "/logs"
 ROLLBACK_PATH = SERVICE_PATH + "/rollback"
@@ -101,6 +103,9 @@ def test_log_view_filters_and_follows(page: Page, dashboard: Dashboard) -> None:
     page.reload()  # the filters survive a reload: they are in the address bar
     expect(page.get_by_label("Search")).to_have_value("live-cart")
     expect(rows).to_have_count(1)
+    # every restart closed the previous stream: the server follows for this page only
+    followers = dashboard.platform.log_hub._subscriptions  # LogHub offers no public count
+    wait_for(lambda: len(followers) == 1, 5, what="one follower left")
 
 
 def test_log_view_reports_skipped_lines(page: Page, dashboard: Dashboard) -> None:
