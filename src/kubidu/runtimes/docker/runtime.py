@@ -236,9 +236,23 @@ class DockerRuntime:
             if state["Status"] != "running" and state.get("ExitCode") in (126, 127):
                 output = _text(self.api.logs(container_id, stdout=True, stderr=True)).strip()
                 raise PermanentRuntimeError(f"the app cannot be started: {output[-500:]}")
-            if state["Status"] != "running" or _app_exec_d(self.api.top(container_id)):
+            if state["Status"] != "running":
+                return
+            processes = self._top(container_id)
+            if processes is not None and _app_exec_d(processes):
                 return
             time.sleep(0.02)
+
+    def _top(self, container_id: str) -> Mapping[str, Any] | None:
+        """The container's processes, or None when it exited since it was inspected (a quick
+        one-off): the caller then looks at its state again."""
+        try:
+            processes: Mapping[str, Any] = self.api.top(container_id)
+        except APIError as exc:
+            if exc.status_code == 409:
+                return None
+            raise
+        return processes
 
     def _wait_oneoff(self, container_id: str, timeout_s: float) -> OneOffResult:
         try:
