@@ -97,6 +97,7 @@ timeout --signal=INT --kill-after=60 "${KUBIDU_TEST_TOTAL_TIMEOUT:-2400}" \
     --timeout="${KUBIDU_TEST_TIMEOUT:-120}" \
     --continue-on-collection-errors \
     --junitxml="$report_dir/junit.xml" \
+    --durations=25 \
     "$@" || pytest_rc=$?
 done_step "pytest"
 
