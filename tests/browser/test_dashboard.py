@@ -8,8 +8,8 @@ What is checked:
 * env var values are masked, then revealed (and still escaped) after clicking "Reveal";
 * a POST without (or with a wrong) CSRF token is refused with 403, login included;
 * another team's service and deployment are a 404 page;
-* the deployment page shows the build log and appends new lines while the deployment is in
-  flight, then shows its final status and failure reason;
+* the deployment page shows the build log and appends new lines (as text) from its live
+  stream while the deployment is in flight, then shows its final status and failure reason;
 * the real ``kubidu server`` serves the dashboard beside its API: the admin logs in with the
   password it wrote on first start, sees a service created through the API, then — once an app
   is deployed with the CLI — its live status, active deployment and build log.

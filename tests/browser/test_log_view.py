@@ -92,6 +92,8 @@ def test_log_view_filters_and_follows(page: Page, dashboard: Dashboard) -> None:
 
     page.get_by_label("Stream").select_option("")
     page.get_by_label("Search").fill("live-cart")
+    expect(page).to_have_url(dashboard.url + LOGS_PATH + "?grep=live-cart&since=6h")
+    expect(page.locator("#log-state")).to_have_text("live")
     expect(page.locator("#log-empty")).to_be_visible()
     dashboard.write_lines([app_line(dashboard, "other live line")])
     dashboard.write_lines([app_line(dashboard, "a live-cart request")])
