@@ -50,7 +50,8 @@ class LogParams:
 
     @classmethod
     def parse(cls, request: Request) -> LogParams:
-        """From the query string; a value out of range is a 400 with a reason."""
+        """From the query string (read here, not by FastAPI, so a bad value renders as an
+        error page): a value out of range is a 422 with the reason."""
         q = request.query_params
         params = cls(
             since=q.get("since") or DEFAULT_RANGE,
