@@ -11,8 +11,10 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kubidu.core.errors import InvalidInput
 from kubidu.core.states import DeploymentStatus, Role
@@ -21,7 +23,7 @@ from kubidu.services import access, audit, envvars
 from kubidu.services.context import Actor, Platform
 from kubidu.services.views import DeploymentView, deployment_view
 from kubidu.store import jobs
-from kubidu.store.models import Deployment, new_id
+from kubidu.store.models import Deployment, Service, new_id
 
 MAX_LIST = 100
 
@@ -37,6 +39,49 @@ class BuildLogLine:
 def env_context(deployment_id: str) -> str:
     """Associated data binding an env snapshot to its deployment."""
     return f"deployment-env:{deployment_id}"
+
+
+def queue(
+    session: Session,
+    p: Platform,
+    *,
+    service: Service,
+    actor: Actor | None,
+    details: dict[str, Any],
+    **fields: Any,
+) -> Deployment:
+    """Add a queued deployment of ``service`` in the caller's transaction: it seals a snapshot
+    of the env vars it will run with, enqueues its ``deploy`` job and audits it. ``fields`` say
+    where it comes from (``source_path``, or an ``artifact`` that skips the build...)."""
+    deployment_id = fields.pop("id", None) or new_id("dep")
+    snapshot = envvars.resolve_for_service(
+        session, p.keyring, environment_id=service.environment_id, service_id=service.id
+    )
+    key_id, blob = p.keyring.seal(json.dumps(snapshot).encode(), context=env_context(deployment_id))
+    row = Deployment(
+        id=deployment_id,
+        service_id=service.id,
+        service=service,
+        status=DeploymentStatus.QUEUED,
+        replicas=service.replicas,
+        health_path=service.health_path,
+        env_ciphertext=blob,
+        env_key_id=key_id,
+        created_by=actor.user_id if actor else None,
+        **fields,
+    )
+    session.add(row)
+    jobs.enqueue(session, kind="deploy", payload={"deployment_id": deployment_id})
+    audit.record(
+        session,
+        actor=actor,
+        team_id=service.environment.project.team_id,
+        action="deployment.create",
+        obj=("deployment", deployment_id),
+        details={"service": service.id, **details},
+    )
+    session.flush()
+    return row
 
 
 def create_from_upload(
@@ -55,34 +100,15 @@ def create_from_upload(
     stored = p.uploads_dir / f"{deployment_id}.tar.gz"
     with p.db.transaction() as session:
         ref = access.service(session, actor, path, team=team, needed=Role.MEMBER)
-        snapshot = envvars.resolve_for_service(
-            session, p.keyring, environment_id=ref.environment.id, service_id=ref.service.id
-        )
-        key_id, blob = p.keyring.seal(
-            json.dumps(snapshot).encode(), context=env_context(deployment_id)
-        )
-        row = Deployment(
-            id=deployment_id,
-            service_id=ref.service.id,
+        row = queue(
+            session,
+            p,
             service=ref.service,
-            status=DeploymentStatus.QUEUED,
+            actor=actor,
+            details={},
+            id=deployment_id,
             message=message,
             source_path=str(stored),
-            replicas=ref.service.replicas,
-            health_path=ref.service.health_path,
-            env_ciphertext=blob,
-            env_key_id=key_id,
-            created_by=actor.user_id,
-        )
-        session.add(row)
-        jobs.enqueue(session, kind="deploy", payload={"deployment_id": deployment_id})
-        audit.record(
-            session,
-            actor=actor,
-            team_id=ref.team.id,
-            action="deployment.create",
-            obj=("deployment", deployment_id),
-            details={"service": ref.service.id},
         )
         shutil.move(upload, stored)  # last: a failure above rolls back with nothing moved
         view = deployment_view(row, url=p.service_url(ref.service.hostname))

@@ -8,16 +8,12 @@ images accept it (``Capabilities.images``).
 
 from __future__ import annotations
 
-import json
-
 from kubidu.core.errors import InvalidInput
 from kubidu.core.images import validate_image_ref
-from kubidu.core.states import DeploymentStatus, Role
-from kubidu.services import access, audit, envvars
+from kubidu.core.states import Role
+from kubidu.services import access, deployments
 from kubidu.services.context import Actor, Platform
 from kubidu.services.views import DeploymentView, deployment_view
-from kubidu.store import jobs
-from kubidu.store.models import Deployment, new_id
 
 IMAGE_KIND = "image"
 
@@ -34,41 +30,20 @@ def create_from_image(
 ) -> DeploymentView:
     """Queue a deploy of ``image``; its replicas get ``PORT`` = ``port`` (default 8000)."""
     _check(p, image, port, message)
-    deployment_id = new_id("dep")
     with p.db.transaction() as session:
         ref = access.service(session, actor, path, team=team, needed=Role.MEMBER)
-        snapshot = envvars.resolve_for_service(
-            session, p.keyring, environment_id=ref.environment.id, service_id=ref.service.id
-        )
-        key_id, blob = p.keyring.seal(
-            json.dumps(snapshot).encode(), context=f"deployment-env:{deployment_id}"
-        )
-        row = Deployment(
-            id=deployment_id,
-            service_id=ref.service.id,
+        row = deployments.queue(
+            session,
+            p,
             service=ref.service,
-            status=DeploymentStatus.QUEUED,
+            actor=actor,
+            details={"image": image},
             message=message,
             artifact=image,
             app_kind=IMAGE_KIND,
             command=[],
             build_env={},
             port=port,
-            replicas=ref.service.replicas,
-            health_path=ref.service.health_path,
-            env_ciphertext=blob,
-            env_key_id=key_id,
-            created_by=actor.user_id,
-        )
-        session.add(row)
-        jobs.enqueue(session, kind="deploy", payload={"deployment_id": deployment_id})
-        audit.record(
-            session,
-            actor=actor,
-            team_id=ref.team.id,
-            action="deployment.create",
-            obj=("deployment", deployment_id),
-            details={"service": ref.service.id, "image": image},
         )
         view = deployment_view(row, url=p.service_url(ref.service.hostname))
     p.wake_workers()
