@@ -27,6 +27,7 @@ def serve(settings: Settings) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Caddy admin call
     plane = assemble(settings)
     _announce(plane)
     plane.app.router.lifespan_context = _lifespan(plane)
