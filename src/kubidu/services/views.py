@@ -11,6 +11,8 @@ from datetime import datetime
 
 from kubidu.store.models import Deployment, Environment, Project, Service
 
+IMAGE_KIND = "image"  # app_kind of a deployment of a pre-built image (services/image_deploys.py)
+
 
 @dataclass(frozen=True)
 class ProjectView:
@@ -45,6 +47,7 @@ class DeploymentView:
     created_by: str | None  # e-mail of who started it; None for the platform itself
     duration_s: float | None
     can_rollback: bool  # went live before, and its artifact is still kept
+    image: str | None = None  # the image reference of an image deployment (``deploy --image``)
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ def deployment_view(row: Deployment, *, url: str) -> DeploymentView:
         can_rollback=row.status == "superseded"
         and not row.artifact_pruned
         and row.artifact is not None,
+        image=row.artifact if row.app_kind == IMAGE_KIND else None,
     )
 
 
