@@ -294,7 +294,13 @@ def _app(settings: Settings, platform: Platform) -> FastAPI:
             max_bytes=settings.max_upload_mb << 20, max_files=settings.max_upload_files
         ),
     )
-    app.include_router(create_web_router(platform=platform, secure_cookies=settings.secure_cookies))
+    app.include_router(
+        create_web_router(
+            platform=platform,
+            secure_cookies=settings.secure_cookies,
+            public_url=settings.public_url,
+        )
+    )
     repos = GitRepos(root=settings.data_dir / "git", max_push_mb=settings.max_upload_mb)
     app.include_router(create_git_router(repos=repos))
     for router in (github_api.router, webhooks_api.router):

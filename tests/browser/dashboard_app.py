@@ -35,7 +35,7 @@ from kubidu.logs.model import LogRecord, StoredLine
 from kubidu.runtimes.fake import FakeRuntime
 from kubidu.security.crypto import Keyring
 from kubidu.services import auth, envvars, projects
-from kubidu.services.context import Actor, Platform
+from kubidu.services.context import Actor, DomainSetup, Platform
 from kubidu.store.db import Database
 from kubidu.store.models import Deployment, LogEntry, Service
 from kubidu.web.app import create_web_router
@@ -56,6 +56,7 @@ class Dashboard:
     admin_email: str
     admin_password: str
     deployment_id: str
+    admin: Actor  # for tests that prepare data through the use-cases
 
     @property
     def db(self) -> Database:
@@ -75,7 +76,7 @@ class Dashboard:
         self.loop.call_soon_threadsafe(self.platform.log_hub.publish, list(lines))
 
 
-def _platform(tmp: Path) -> Platform:
+def _platform(tmp: Path, domains: DomainSetup | None) -> Platform:
     db = Database(f"sqlite:///{tmp / 'kubidu.db'}")
     db.migrate()
     (tmp / "uploads").mkdir()
@@ -88,11 +89,12 @@ def _platform(tmp: Path) -> Platform:
         uploads_dir=tmp / "uploads",
         logs=DatabaseLogStore(db=db),
         log_hub=LogHub(),
+        domains=domains,
     )
 
 
-def seed(p: Platform) -> tuple[str, str]:
-    """Returns the admin's password and the id of an in-flight deployment."""
+def seed(p: Platform) -> tuple[str, str, Actor]:
+    """Returns the admin's password, the id of an in-flight deployment and the admin."""
     admin = auth.ensure_admin(p.db)
     assert admin is not None
     actor = auth.authenticate_token(p.db, admin.token, remote_addr=None)
@@ -109,7 +111,7 @@ def seed(p: Platform) -> tuple[str, str]:
         p, actor=actor, path=("shop", "production"), set_vars={"REGION": "eu-1"}, unset=[]
     )
     _seed_eve(p, actor)
-    return admin.password, _seed_deployment(p)
+    return admin.password, _seed_deployment(p), actor
 
 
 def _seed_eve(p: Platform, admin: Actor) -> None:
@@ -171,10 +173,13 @@ def build_line(dashboard: Dashboard, text: str) -> LogRecord:
 
 
 @contextmanager
-def serve_dashboard(tmp: Path) -> Iterator[Dashboard]:
-    """Seed a fresh platform in ``tmp`` and serve its dashboard until the block ends."""
-    p = _platform(tmp)
-    password, deployment_id = seed(p)
+def serve_dashboard(tmp: Path, *, domains: DomainSetup | None = None) -> Iterator[Dashboard]:
+    """Seed a fresh platform in ``tmp`` and serve its dashboard until the block ends.
+
+    ``domains``: how custom domains are checked (None: the server offers no custom domains).
+    """
+    p = _platform(tmp, domains)
+    password, deployment_id, admin = seed(p)
     loops: list[asyncio.AbstractEventLoop] = []
 
     @asynccontextmanager
@@ -191,7 +196,7 @@ def serve_dashboard(tmp: Path) -> Iterator[Dashboard]:
     try:
         wait_for(lambda: server.started, 15, what="the dashboard server to start")
         url = f"http://127.0.0.1:{port}"
-        yield Dashboard(url, p, loops[0], auth.ADMIN_EMAIL, password, deployment_id)
+        yield Dashboard(url, p, loops[0], auth.ADMIN_EMAIL, password, deployment_id, admin)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

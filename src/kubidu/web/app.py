@@ -1,10 +1,10 @@
 """Builds the dashboard's router, which ``server.py`` mounts at ``/`` beside the JSON API.
 
 :func:`create_web_router` wires the route modules (``session``, ``pages``, ``deploys``,
-``rollbacks``, ``logview``) to the platform. Every route goes through :class:`_GuardedRoute`,
-which turns errors into pages: an expired or missing session redirects to ``/login``; any
-other :class:`KubiduError` renders the error page with its status code (another team's object
-is a 404, by the services' rule).
+``rollbacks``, ``logview``, ``domains``, ``github``) to the platform. Every route goes
+through :class:`_GuardedRoute`, which turns errors into pages: an expired or missing session
+redirects to ``/login``; any other :class:`KubiduError` renders the error page with its
+status code (another team's object is a 404, by the services' rule).
 It also sets the security headers: the dashboard allows no framing, no inline scripts and no
 caching (pages may show revealed secrets).
 """
@@ -20,6 +20,8 @@ from starlette.responses import FileResponse, Response
 from kubidu.core.errors import KubiduError, NotFound, Unauthorized
 from kubidu.services.context import Platform
 from kubidu.web.deploys import add_deployment_routes
+from kubidu.web.domains import add_domain_routes
+from kubidu.web.github import add_github_routes
 from kubidu.web.logview import add_log_routes
 from kubidu.web.pages import add_page_routes
 from kubidu.web.render import Renderer, make_templates
@@ -83,9 +85,15 @@ def _add_static_route(router: APIRouter) -> None:
         return FileResponse(STATIC_DIR / name, media_type=media_type, headers=headers)
 
 
-def create_web_router(*, platform: Platform, secure_cookies: bool) -> APIRouter:
-    """The dashboard's routes; include them in the server's app without a prefix."""
-    renderer = Renderer(make_templates())
+def create_web_router(
+    *, platform: Platform, secure_cookies: bool, public_url: str | None = None
+) -> APIRouter:
+    """The dashboard's routes; include them in the server's app without a prefix.
+
+    ``public_url``: how users reach the control plane, for the git remote and webhook URLs
+    the pages show (default: the URL the browser used).
+    """
+    renderer = Renderer(make_templates(), public_url=public_url)
     sessions = Sessions(platform=platform, secure_cookies=secure_cookies)
     router = APIRouter(route_class=_guarded_route_class(renderer), include_in_schema=False)
     add_session_routes(router, sessions, renderer)
@@ -93,5 +101,7 @@ def create_web_router(*, platform: Platform, secure_cookies: bool) -> APIRouter:
     add_deployment_routes(router, sessions, renderer)
     add_rollback_routes(router, sessions, renderer)
     add_log_routes(router, sessions, renderer)
+    add_domain_routes(router, sessions, renderer)
+    add_github_routes(router, sessions, renderer)
     _add_static_route(router)
     return router

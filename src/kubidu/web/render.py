@@ -20,9 +20,11 @@ from kubidu.core.errors import KubiduError
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
-_OK = frozenset({"live", "active"})
-_BUSY = frozenset({"deploying", "building", "queued"})
-_BAD = frozenset({"failed", "crashed"})
+# Deployments and services; custom domains (pending → verified → issuing → active | failed);
+# CI-gated pushes (waiting → deploying → deployed | skipped | superseded | failed).
+_OK = frozenset({"live", "active", "deployed"})
+_BUSY = frozenset({"deploying", "building", "queued", "pending", "verified", "issuing", "waiting"})
+_BAD = frozenset({"failed", "crashed", "skipped"})
 
 
 def status_class(status: str | None) -> str:
@@ -59,6 +61,19 @@ def duration(seconds: float | None) -> str:
     return f"{whole // 3600} h {whole % 3600 // 60:02d} m"
 
 
+def cpus(value: float) -> str:
+    """A CPU limit: "0.5 CPU", "2 CPUs"."""
+    text = f"{value:g}"
+    return f"{text} CPU" if value <= 1 else f"{text} CPUs"
+
+
+def megabytes(value: int) -> str:
+    """A memory limit in MB: "256 MB", or "2 GB" for whole gigabytes (1024 MB)."""
+    if value >= 1024 and value % 1024 == 0:
+        return f"{value // 1024} GB"
+    return f"{value} MB"
+
+
 def make_templates() -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -68,14 +83,24 @@ def make_templates() -> Jinja2Templates:
     env.filters["status_class"] = status_class
     env.filters["when"] = when
     env.filters["duration"] = duration
+    env.filters["cpus"] = cpus
+    env.filters["megabytes"] = megabytes
     return Jinja2Templates(env=env)
 
 
 @dataclass(frozen=True)
 class Renderer:
-    """Renders pages; every page gets ``user`` (or None) and ``csrf_token`` for its forms."""
+    """Renders pages; every page gets ``user`` (or None) and ``csrf_token`` for its forms.
+
+    ``public_url`` is how users reach the control plane (``KUBIDU_PUBLIC_URL``), for the URLs
+    pages tell them to paste elsewhere (git remote, webhook); None: the URL of the request.
+    """
 
     templates: Jinja2Templates
+    public_url: str | None = None
+
+    def base_url(self, request: Request) -> str:
+        return (self.public_url or str(request.base_url)).rstrip("/")
 
     def page(
         self, request: Request, name: str, context: dict[str, Any], *, status_code: int = 200

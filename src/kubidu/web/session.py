@@ -11,8 +11,10 @@ cookie (``kubidu_login_csrf``) compared with the form field. Every other POST co
 import secrets
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from kubidu.core.errors import Forbidden, Unauthorized
@@ -69,6 +71,19 @@ def check_csrf(expected: str, given: str) -> None:
     """403 unless the form's token equals the expected one (compared in constant time)."""
     if not expected or not given or not same_secret(expected, given):
         raise Forbidden("invalid or missing CSRF token: reload the page and try again")
+
+
+async def form_user(sessions: Sessions, request: Request, csrf_token: str) -> WebUser:
+    """The caller of a form's POST, once its CSRF token checked out (403 otherwise)."""
+    user = await run_in_threadpool(sessions.user, request)
+    check_csrf(user.csrf_token, csrf_token)
+    return user
+
+
+def service_url(path: tuple[str, str, str], anchor: str = "") -> str:
+    """The service page's path (names URL-quoted), optionally with ``#anchor``."""
+    project, env, service = (quote(part, safe="") for part in path)
+    return f"/projects/{project}/{env}/{service}" + (f"#{anchor}" if anchor else "")
 
 
 def redirect(path: str) -> RedirectResponse:
