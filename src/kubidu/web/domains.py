@@ -13,6 +13,7 @@ header says in how many milliseconds to look again (0: settled).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -21,6 +22,8 @@ from starlette.responses import Response
 
 from kubidu.core.errors import Conflict, InvalidInput
 from kubidu.services import domains
+from kubidu.services.context import Actor, Platform
+from kubidu.services.domains import DomainView
 from kubidu.web import sections
 from kubidu.web.pages import service_context
 from kubidu.web.render import Renderer
@@ -83,7 +86,7 @@ def add_domain_routes(router: APIRouter, sessions: Sessions, renderer: Renderer)
         user = await form_user(sessions, request, csrf_token)
         path = (project, env, service)
         try:
-            await domains.verify_domain(p, actor=user.actor, path=path, hostname=hostname)
+            await run_in_threadpool(_verify, p, user.actor, path, hostname)
         except (InvalidInput, Conflict) as exc:
             return await refused(request, user, path, exc, "")
         return redirect(service_url(path, "domains"))
@@ -106,3 +109,9 @@ def add_domain_routes(router: APIRouter, sessions: Sessions, renderer: Renderer)
         except (InvalidInput, Conflict) as exc:
             return await refused(request, user, path, exc, "")
         return redirect(service_url(path, "domains"))
+
+
+def _verify(p: Platform, actor: Actor, path: ServicePath, hostname: str) -> DomainView:
+    """ "Check now" in a worker thread with its own event loop: the use-case's database work
+    is synchronous, and the DNS lookups may take seconds; neither should stall the server."""
+    return asyncio.run(domains.verify_domain(p, actor=actor, path=path, hostname=hostname))
