@@ -13,9 +13,7 @@ from kubidu.core.images import validate_image_ref
 from kubidu.core.states import Role
 from kubidu.services import access, deployments
 from kubidu.services.context import Actor, Platform
-from kubidu.services.views import DeploymentView, deployment_view
-
-IMAGE_KIND = "image"
+from kubidu.services.views import IMAGE_KIND, DeploymentView, deployment_view
 
 
 def create_from_image(
