@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.harness import bench_server
 from kubidu.runtimes.docker import labels as docker_labels
 from tests.helpers import docker as docker_helpers
 from tests.helpers.apps import copy_example, write_stdlib_app
@@ -106,24 +105,20 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=25.0)
     parser.add_argument("--runtime", choices=["process", "docker"], default="process")
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="kubidu-bench-", dir="/tmp"))
-    root.chmod(0o711)
-    (root / "home").mkdir()
-    daemon = docker_helpers.DockerDaemon.ensure(root) if args.runtime == "docker" else None
-    server = KubiduServer(data_dir=root / "data", home=root / "home")
-    try:
-        if daemon is not None:
-            args.python_image = docker_helpers.base_images().python
-            server.extra_env.update(
-                KUBIDU_RUNTIME="docker", KUBIDU_DOCKER_PYTHON_IMAGE=args.python_image
-            )
-        print(json.dumps(_run(server, root, args), indent=2))
-    finally:
-        server.cleanup()
-        if daemon is not None:
-            _remove_containers(server)
-            daemon.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    with bench_server() as (server, root):
+        daemon = docker_helpers.DockerDaemon.ensure(root) if args.runtime == "docker" else None
+        try:
+            if daemon is not None:
+                args.python_image = docker_helpers.base_images().python
+                server.extra_env.update(
+                    KUBIDU_RUNTIME="docker", KUBIDU_DOCKER_PYTHON_IMAGE=args.python_image
+                )
+            print(json.dumps(_run(server, root, args), indent=2))
+        finally:
+            if daemon is not None:
+                server.cleanup()
+                _remove_containers(server)
+                daemon.stop()
 
 
 def _remove_containers(server: KubiduServer) -> None:

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.harness import bench_server
 from tests.helpers.server import KubiduServer
 
 SERVICE = "/projects/bench/environments/production/services/logs"
@@ -161,15 +160,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000)
     parser.add_argument("--seconds", type=float, default=10)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="kubidu-bench-", dir="/tmp"))
-    root.chmod(0o711)
-    (root / "home").mkdir()
-    server = KubiduServer(data_dir=root / "data", home=root / "home")
-    try:
+    with bench_server() as (server, root):
         print(json.dumps(_run(server, root, args), indent=2))
-    finally:
-        server.cleanup()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
