@@ -106,8 +106,8 @@ def test_log_view_filters_and_follows(page: Page, dashboard: Dashboard) -> None:
     expect(page.get_by_label("Search")).to_have_value("live-cart")
     expect(rows).to_have_count(1)
     # every restart closed the previous stream: the server follows for this page only
-    followers = dashboard.platform.log_hub._subscriptions  # LogHub offers no public count
-    wait_for(lambda: len(followers) == 1, 5, what="one follower left")
+    hub = dashboard.platform.log_hub
+    wait_for(lambda: hub.followers == 1, 5, what="one follower left")
 
 
 def test_log_view_reports_skipped_lines(page: Page, dashboard: Dashboard) -> None:

@@ -50,6 +50,11 @@ class LogHub:
     def __init__(self) -> None:
         self._subscriptions: set[Subscription] = set()
 
+    @property
+    def followers(self) -> int:
+        """How many followers are subscribed (each open log stream is one)."""
+        return len(self._subscriptions)
+
     def publish(self, lines: Sequence[StoredLine]) -> None:
         for subscription in list(self._subscriptions):
             for line in lines:
