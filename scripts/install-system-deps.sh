@@ -58,6 +58,7 @@ check_all() {
     need docker.io     "Docker Engine (dockerd)"         have_dockerd
     need busybox-static "static busybox (local base images)" dpkg -s busybox-static
     need python3       "system python3 (local Python base image)" test -x /usr/bin/python3
+    need python3-venv  "venv + ensurepip for Python apps' virtualenvs" /usr/bin/python3 -c "import ensurepip"
     need pebble        "pebble + pebble-challtestsrv (ACME/DNS tests)" have pebble-challtestsrv
 }
 
