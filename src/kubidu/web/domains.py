@@ -14,6 +14,7 @@ header says in how many milliseconds to look again (0: settled).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -45,6 +46,20 @@ def add_domain_routes(router: APIRouter, sessions: Sessions, renderer: Renderer)
         context.update(domain_error=exc.message, domain_input=typed[:MAX_HOSTNAME_FIELD])
         return renderer.page(request, "service.html", context, status_code=exc.status_code)
 
+    async def act(
+        request: Request,
+        user: WebUser,
+        path: ServicePath,
+        action: Callable[[], object],
+        typed: str = "",
+    ) -> Response:
+        """Run a use-case off the event loop; back to the section, or the page with the reason."""
+        try:
+            await run_in_threadpool(action)
+        except (InvalidInput, Conflict) as exc:
+            return await refused(request, user, path, exc, typed)
+        return redirect(service_url(path, "domains"))
+
     @router.get(BASE)
     def domain_list(request: Request, project: str, env: str, service: str) -> Response:
         user = sessions.user(request)
@@ -66,13 +81,13 @@ def add_domain_routes(router: APIRouter, sessions: Sessions, renderer: Renderer)
     ) -> Response:
         user = await form_user(sessions, request, csrf_token)
         path = (project, env, service)
-        try:
-            await run_in_threadpool(
-                lambda: domains.add_domain(p, actor=user.actor, path=path, hostname=hostname)
-            )
-        except (InvalidInput, Conflict) as exc:
-            return await refused(request, user, path, exc, hostname)
-        return redirect(service_url(path, "domains"))
+        return await act(
+            request,
+            user,
+            path,
+            lambda: domains.add_domain(p, actor=user.actor, path=path, hostname=hostname),
+            hostname,
+        )
 
     @router.post(BASE + "/{hostname}/verify")
     async def verify(
@@ -85,11 +100,7 @@ def add_domain_routes(router: APIRouter, sessions: Sessions, renderer: Renderer)
     ) -> Response:
         user = await form_user(sessions, request, csrf_token)
         path = (project, env, service)
-        try:
-            await run_in_threadpool(_verify, p, user.actor, path, hostname)
-        except (InvalidInput, Conflict) as exc:
-            return await refused(request, user, path, exc, "")
-        return redirect(service_url(path, "domains"))
+        return await act(request, user, path, lambda: _verify(p, user.actor, path, hostname))
 
     @router.post(BASE + "/{hostname}/remove")
     async def remove(
@@ -102,13 +113,12 @@ def add_domain_routes(router: APIRouter, sessions: Sessions, renderer: Renderer)
     ) -> Response:
         user = await form_user(sessions, request, csrf_token)
         path = (project, env, service)
-        try:
-            await run_in_threadpool(
-                lambda: domains.remove_domain(p, actor=user.actor, path=path, hostname=hostname)
-            )
-        except (InvalidInput, Conflict) as exc:
-            return await refused(request, user, path, exc, "")
-        return redirect(service_url(path, "domains"))
+        return await act(
+            request,
+            user,
+            path,
+            lambda: domains.remove_domain(p, actor=user.actor, path=path, hostname=hostname),
+        )
 
 
 def _verify(p: Platform, actor: Actor, path: ServicePath, hostname: str) -> DomainView:
