@@ -21,10 +21,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import traversable_dir
 from tests.helpers.apps import write_stdlib_app
 from tests.helpers.github_standin import GitHubStandIn, pull_request_event, signed_headers
-from tests.helpers.server import KubiduServer
+from tests.helpers.server import KubiduServer, traversable_dir
 from tests.helpers.wait import wait_for
 
 TOKEN, SECRET, REPO = "ghp_bench", "bench-secret", "octo/bench"

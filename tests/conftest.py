@@ -22,15 +22,13 @@ What lives here:
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.server import KubiduServer
+from tests.helpers.server import KubiduServer, running_server
 
 _ROOT = Path(__file__).resolve().parent.parent
 if str(_ROOT) not in sys.path:
@@ -179,18 +177,5 @@ def kubidu_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ku
     database_url = None
     if getattr(request, "param", "sqlite") == "postgresql":
         database_url = request.getfixturevalue("postgresql_url")
-    server = KubiduServer(data_dir=traversable_dir() / "data", home=home, database_url=database_url)
-    try:
-        server.start()
+    with running_server(home, database_url=database_url) as server:
         yield server
-    finally:
-        server.cleanup()
-        shutil.rmtree(server.data_dir.parent, ignore_errors=True)
-
-
-def traversable_dir() -> Path:
-    """A fresh dir whose ancestors other users may traverse (pytest's tmp_path is 0700),
-    as the team accounts that run apps need to reach their releases."""
-    path = Path(tempfile.mkdtemp(prefix="kubidu-e2e-", dir="/tmp"))
-    path.chmod(0o711)
-    return path

@@ -15,7 +15,6 @@ What is checked (one flow, as a user would go through it):
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
@@ -26,7 +25,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_real_rollback import ADMIN, log_in
-from tests.conftest import traversable_dir
 from tests.helpers.apps import write_stdlib_app
 from tests.helpers.github_standin import (
     GitHubStandIn,
@@ -34,7 +32,7 @@ from tests.helpers.github_standin import (
     push_event,
     signed_headers,
 )
-from tests.helpers.server import KubiduServer
+from tests.helpers.server import KubiduServer, running_server
 from tests.helpers.tmp import make_traversable
 
 pytestmark = [pytest.mark.timeout(240)]
@@ -51,14 +49,9 @@ def world(tmp_path: Path) -> Iterator[tuple[KubiduServer, GitHubStandIn]]:
     with GitHubStandIn(make_traversable(tmp_path / "github"), token=TOKEN) as standin:
         home = tmp_path / "home"
         home.mkdir()
-        server = KubiduServer(data_dir=traversable_dir() / "data", home=home)
-        server.extra_env["KUBIDU_GITHUB_API_URL"] = standin.url
-        try:
-            server.start()
+        github = {"KUBIDU_GITHUB_API_URL": standin.url}
+        with running_server(home, extra_env=github) as server:
             yield server, standin
-        finally:
-            server.cleanup()
-            shutil.rmtree(server.data_dir.parent, ignore_errors=True)
 
 
 def _send(server: KubiduServer, event: str, payload: dict[str, object]) -> None:

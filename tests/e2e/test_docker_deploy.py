@@ -23,11 +23,10 @@ import httpx
 import pytest
 
 from kubidu.runtimes.docker import labels as lbl
-from tests.conftest import traversable_dir
 from tests.helpers import docker as docker_helpers
 from tests.helpers.apps import write_stdlib_app
 from tests.helpers.docker import BaseImages
-from tests.helpers.server import KubiduServer
+from tests.helpers.server import KubiduServer, traversable_dir
 from tests.helpers.traffic import steady_client
 from tests.helpers.wait import wait_for
 

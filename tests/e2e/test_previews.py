@@ -14,14 +14,12 @@ Aspects checked:
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import traversable_dir
 from tests.helpers.apps import write_stdlib_app
 from tests.helpers.github_standin import (
     GitHubStandIn,
@@ -30,7 +28,7 @@ from tests.helpers.github_standin import (
     push_event,
     signed_headers,
 )
-from tests.helpers.server import KubiduServer
+from tests.helpers.server import KubiduServer, running_server
 from tests.helpers.tmp import make_traversable
 from tests.helpers.wait import wait_for
 
@@ -46,14 +44,9 @@ def github_world(tmp_path: Path) -> Iterator[tuple[KubiduServer, GitHubStandIn]]
     with GitHubStandIn(make_traversable(tmp_path / "github"), token=TOKEN) as standin:
         home = tmp_path / "home"
         home.mkdir()
-        server = KubiduServer(data_dir=traversable_dir() / "data", home=home)
-        server.extra_env["KUBIDU_GITHUB_API_URL"] = standin.url
-        try:
-            server.start()
+        github = {"KUBIDU_GITHUB_API_URL": standin.url}
+        with running_server(home, extra_env=github) as server:
             yield server, standin
-        finally:
-            server.cleanup()
-            shutil.rmtree(server.data_dir.parent, ignore_errors=True)
 
 
 def _send(

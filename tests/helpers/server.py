@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -184,6 +186,27 @@ class LineReader:
 
     def line_containing(self, text: str) -> str | None:
         return next((line for line in list(self.lines) if text in line), None)
+
+
+def traversable_dir() -> Path:
+    """A fresh dir whose ancestors other users may traverse (pytest's tmp_path is 0700),
+    as the team accounts that run apps need to reach their releases."""
+    path = Path(tempfile.mkdtemp(prefix="kubidu-e2e-", dir="/tmp"))
+    path.chmod(0o711)
+    return path
+
+
+@contextlib.contextmanager
+def running_server(home: Path, **options: Any) -> Iterator[KubiduServer]:
+    """A started server in a fresh traversable data dir; everything it ran is killed and its
+    data dir removed afterwards. ``options`` are :class:`KubiduServer` fields."""
+    server = KubiduServer(data_dir=traversable_dir() / "data", home=home, **options)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+        shutil.rmtree(server.data_dir.parent, ignore_errors=True)
 
 
 def kill_processes_under(data_dir: Path) -> None:
