@@ -204,9 +204,13 @@ def test_node_build_with_clean_env_and_cache(base: Path, monkeypatch: pytest.Mon
 def test_hanging_install_is_killed_at_the_timeout(base: Path) -> None:
     package = {"name": "slow", "scripts": {"postinstall": 'node -e "setTimeout(()=>{}, 60000)"'}}
     files = {"package.json": json.dumps(package), "index.js": ""}
+    # Session-wide services (a dockerd another fixture started) are children too: only
+    # processes that appeared during the build must be gone.
+    before = set(psutil.Process().children(recursive=True))
     with pytest.raises(BuildFailed, match="npm install timed out after 3 s"):
         _build(_builder(base, timeout=3.0), _upload(base, files), Log())
-    assert not [p for p in psutil.Process().children(recursive=True) if p.is_running()]
+    after = set(psutil.Process().children(recursive=True)) - before
+    assert not [p for p in after if p.is_running()]
     assert _leftovers(base) == []
 
 
