@@ -1,8 +1,9 @@
 """End to end through the CLI, the API, the process runtime and the Caddy edge.
 
 Checks: init + deploy of the Python example to a URL served by Caddy; env vars set, masked,
-revealed and injected; a redeploy under a steady client loses no request; status, ps,
-deployments and logs show what happened; the Node example and the static site deploy too.
+revealed and injected (a shared one into every service, below a service's own); a redeploy
+under a steady client loses no request; status, ps, deployments and logs show what happened;
+the Node example and the static site deploy too.
 """
 
 from __future__ import annotations
@@ -70,6 +71,34 @@ def test_node_and_static_examples(kubidu_server: KubiduServer, tmp_path: Path) -
     page = kubidu_server.fetch(httpx.URL(status["url"]).host)
     assert page.status_code == 200 and "<html" in page.text.lower()
     assert status["status"] == "live"
+
+
+def test_shared_env_vars_reach_every_service_and_an_own_value_wins(
+    kubidu_server: KubiduServer, tmp_path: Path
+) -> None:
+    web = write_stdlib_app(tmp_path / "web", version="web")
+    api = write_stdlib_app(tmp_path / "api", version="api")
+    kubidu_server.cli("init", "--project", "env-scopes", "--service", "web", cwd=web)
+    kubidu_server.cli("init", "--project", "env-scopes", "--service", "api", cwd=api)
+    kubidu_server.cli("env", "set", "--shared", "GREETING=shared", cwd=web)
+    kubidu_server.cli("env", "set", "--secret", "GREETING=own", cwd=api)
+    for app in (web, api):
+        kubidu_server.cli("deploy", cwd=app)
+
+    def answer(app: Path) -> str:
+        return kubidu_server.fetch(
+            httpx.URL(kubidu_server.cli_json("status", cwd=app)["url"]).host
+        ).text
+
+    assert (answer(web), answer(api)) == ("web shared\n", "api own\n")
+    listed = kubidu_server.cli_json("env", "list", "--reveal", cwd=api)
+    assert [(v["key"], v["value"], v["scope"], v["secret"]) for v in listed] == [
+        ("GREETING", "own", "service", True),
+        ("GREETING", "shared", "environment", False),
+    ]
+    kubidu_server.cli("env", "unset", "GREETING", cwd=api)
+    kubidu_server.cli("deploy", cwd=api)
+    assert answer(api) == "api shared\n"
 
 
 def test_replicas_are_balanced(kubidu_server: KubiduServer, tmp_path: Path) -> None:

@@ -94,11 +94,11 @@ def test_wait_for_ci_and_previews(
         "--previews",
         cwd=app,
     )
-    server.cli("env", "set", "GREETING=hi-from-base", "API_KEY=very-secret", cwd=app)
+    server.cli("env", "set", "--secret", "GREETING=hi-from-base", "API_KEY=very-secret", cwd=app)
     marked = server.api(
         "PUT",
         "/projects/shop/environments/production/services/web/env-secrets",
-        json={"keys": ["API_KEY"]},
+        json={"keys": ["GREETING"], "secret": False},
     )
     assert marked.json() == {"secret": ["API_KEY"]}
 

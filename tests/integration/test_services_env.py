@@ -3,6 +3,7 @@
 Aspects checked:
 * set, update, unset and list, masked by default and revealed on request, in environment and
   service scope; each scope lists only its own variables;
+* the ``secret`` flag: set together with values, kept when a value changes without it;
 * ``resolve_for_service``: shared values reach every service, a service's own value wins over
   the shared one, another service's values never leak in; a deployment's sealed env snapshot
   holds exactly that resolution;
@@ -110,6 +111,23 @@ def test_set_list_reveal_unset(platform: Platform, admin: Actor, tenant_a: Tenan
     assert _pairs(after) == [("A_VAR", "uno", "service"), ("OWN", SERVICE_SECRET, "service")]
     assert after[0].updated_at >= first["A_VAR"]
     assert count_rows(p.db, "env_vars") == 3  # A_VAR, OWN, SHARED
+
+
+def test_the_secret_flag_is_set_with_values_and_kept_on_updates(
+    platform: Platform, admin: Actor, tenant_a: TenantA
+) -> None:
+    p, web = platform, tenant_a.web
+
+    def flags() -> dict[str, bool]:
+        return {v.key: v.secret for v in envvars.list_vars(p, actor=admin, path=web)}
+
+    envvars.change_vars(p, actor=admin, path=web, set_vars={"TOKEN": "t1"}, unset=[], secret=True)
+    envvars.change_vars(p, actor=admin, path=web, set_vars={"PLAIN": "p"}, unset=[])
+    assert flags() == {"OWN": False, "PLAIN": False, "TOKEN": True}
+    envvars.change_vars(p, actor=admin, path=web, set_vars={"TOKEN": "t2"}, unset=[])
+    assert flags()["TOKEN"] is True  # a new value without the flag keeps it
+    envvars.change_vars(p, actor=admin, path=web, set_vars={"TOKEN": "t3"}, unset=[], secret=False)
+    assert flags()["TOKEN"] is False
 
 
 def test_service_value_wins(platform: Platform, admin: Actor, tenant_a: TenantA) -> None:

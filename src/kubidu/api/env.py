@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 from kubidu.api.deps import ActorDep, PlatformDep
 from kubidu.api.schemas import EnvChange
 from kubidu.services import envvars
+from kubidu.services.context import Actor, Platform
 from kubidu.services.envvars import EnvVarView
 
 router = APIRouter()
@@ -37,9 +38,7 @@ def change_service_env(
     actor: ActorDep,
     team: str | None = Query(default=None),
 ) -> object:
-    return envvars.change_vars(
-        p, actor=actor, path=(project, env, service), set_vars=body.set, unset=body.unset, team=team
-    )
+    return _change(p, actor, (project, env, service), body, team)
 
 
 @router.get(_ENVIRONMENT, response_model=list[EnvVarView])
@@ -63,6 +62,18 @@ def change_shared_env(
     actor: ActorDep,
     team: str | None = Query(default=None),
 ) -> object:
+    return _change(p, actor, (project, env), body, team)
+
+
+def _change(
+    p: Platform, actor: Actor, path: tuple[str, ...], body: EnvChange, team: str | None
+) -> object:
     return envvars.change_vars(
-        p, actor=actor, path=(project, env), set_vars=body.set, unset=body.unset, team=team
+        p,
+        actor=actor,
+        path=path,
+        set_vars=body.set,
+        unset=body.unset,
+        secret=body.secret,
+        team=team,
     )

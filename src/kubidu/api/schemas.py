@@ -33,6 +33,8 @@ class ImageDeployBody(BaseModel):
 class EnvChange(BaseModel):
     set: dict[str, str] = Field(default_factory=dict)
     unset: list[str] = Field(default_factory=list)
+    # When given, the flag of every variable in ``set`` (secret ones stay out of PR previews).
+    secret: bool | None = None
 
 
 class UserBody(BaseModel):

@@ -25,11 +25,15 @@ _TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 _STREAM_TIMEOUT = httpx.Timeout(60.0, connect=10.0, read=None)
 
 
-def service_path(link: Link, suffix: str = "") -> str:
-    """Return the API path of the linked service (names are URL-quoted defensively)."""
+def environment_path(link: Link, suffix: str = "") -> str:
+    """Return the API path of the linked environment (names are URL-quoted defensively)."""
     parts = (quote(link.project, safe=""), quote(link.environment, safe=""))
-    service = quote(link.service, safe="")
-    return f"{API}/projects/{parts[0]}/environments/{parts[1]}/services/{service}{suffix}"
+    return f"{API}/projects/{parts[0]}/environments/{parts[1]}{suffix}"
+
+
+def service_path(link: Link, suffix: str = "") -> str:
+    """Return the API path of the linked service."""
+    return environment_path(link, f"/services/{quote(link.service, safe='')}{suffix}")
 
 
 def error_detail(response: httpx.Response) -> str:

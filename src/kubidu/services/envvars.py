@@ -33,6 +33,7 @@ class EnvVarView:
     value: str
     scope: str  # "service" | "environment"
     updated_at: datetime
+    secret: bool  # kept out of pull-request previews unless their connection allows it
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,10 @@ def _context(environment_id: str, scope: str, key: str) -> str:
     return f"envvar:{environment_id}:{scope}:{key}"
 
 
-def _target(
+def find_target(
     session: Session, actor: Actor, path: tuple[str, ...], team: str | None, needed: Role
 ) -> Target:
+    """``path`` is (project, environment) or (project, environment, service)."""
     if len(path) == 3:
         ref = access.service(session, actor, (path[0], path[1], path[2]), team=team, needed=needed)
         return Target(ref.project, ref.environment.id, ref.service.id)
@@ -69,7 +71,7 @@ def list_vars(
     """``path`` is (project, environment) or (project, environment, service)."""
     needed = Role.MEMBER if reveal else Role.VIEWER
     with p.db.transaction() as session:
-        target = _target(session, actor, path, team, needed)
+        target = find_target(session, actor, path, team, needed)
         if reveal:
             audit.record(
                 session,
@@ -79,10 +81,11 @@ def list_vars(
                 obj=("environment", target.environment_id),
                 details={"scope": target.scope},
             )
-        return [_view(p.keyring, row, reveal) for row in _rows(session, target)]
+        return [_view(p.keyring, row, reveal) for row in rows_of(session, target)]
 
 
-def _rows(session: Session, target: Target) -> list[EnvVar]:
+def rows_of(session: Session, target: Target) -> list[EnvVar]:
+    """The variables stored at ``target``, by key."""
     return list(
         session.scalars(
             select(EnvVar)
@@ -98,7 +101,7 @@ def _view(keyring: Keyring, row: EnvVar, reveal: bool) -> EnvVarView:
         context = _context(row.environment_id, row.scope, row.key)
         value = keyring.open(row.key_id, row.ciphertext, context=context).decode()
     scope = "environment" if row.scope == ENV_SCOPE else "service"
-    return EnvVarView(row.key, value, scope, row.updated_at)
+    return EnvVarView(row.key, value, scope, row.updated_at, row.secret)
 
 
 def change_vars(
@@ -108,15 +111,21 @@ def change_vars(
     path: tuple[str, ...],
     set_vars: dict[str, str],
     unset: list[str],
+    secret: bool | None = None,
     team: str | None = None,
 ) -> list[EnvVarView]:
-    """Set and unset variables in one transaction; all validated before anything is written."""
+    """Set and unset variables in one transaction; all validated before anything is written.
+
+    ``secret``, when given, becomes the flag of every variable in ``set_vars``; otherwise a
+    changed variable keeps its flag and a new one is not secret.
+    """
     _validate(set_vars, unset)
     with p.db.transaction() as session:
-        target = _target(session, actor, path, team, Role.MEMBER)
-        existing = {row.key: row for row in _rows(session, target)}
+        target = find_target(session, actor, path, team, Role.MEMBER)
+        existing = {row.key: row for row in rows_of(session, target)}
         for key, value in set_vars.items():
-            _upsert(session, p.keyring, target, existing.get(key), key, value)
+            row = _upsert(session, p.keyring, target, existing.get(key), key, value)
+            row.secret = row.secret if secret is None else secret
         for key in unset:
             if key in existing:
                 session.delete(existing[key])
@@ -126,10 +135,11 @@ def change_vars(
             team_id=target.project.team_id,
             action="env.change",
             obj=("environment", target.environment_id),
-            details={"scope": target.scope, "set": sorted(set_vars), "unset": unset},
+            details={"scope": target.scope, "set": sorted(set_vars), "unset": unset}
+            | ({} if secret is None else {"secret": secret}),
         )
         session.flush()
-        return [_view(p.keyring, row, False) for row in _rows(session, target)]
+        return [_view(p.keyring, row, False) for row in rows_of(session, target)]
 
 
 def _validate(set_vars: dict[str, str], unset: list[str]) -> None:
@@ -146,23 +156,24 @@ def _validate(set_vars: dict[str, str], unset: list[str]) -> None:
 
 def _upsert(
     session: Session, keyring: Keyring, target: Target, row: EnvVar | None, key: str, value: str
-) -> None:
+) -> EnvVar:
     key_id, blob = keyring.seal(
         value.encode(), context=_context(target.environment_id, target.scope, key)
     )
     if row is None:
-        session.add(
-            EnvVar(
-                id=new_id("var"),
-                environment_id=target.environment_id,
-                scope=target.scope,
-                key=key,
-                ciphertext=blob,
-                key_id=key_id,
-            )
+        row = EnvVar(
+            id=new_id("var"),
+            environment_id=target.environment_id,
+            scope=target.scope,
+            key=key,
+            ciphertext=blob,
+            key_id=key_id,
+            secret=False,
         )
-        return
+        session.add(row)
+        return row
     row.ciphertext, row.key_id, row.updated_at = blob, key_id, utcnow()
+    return row
 
 
 def resolve_for_service(

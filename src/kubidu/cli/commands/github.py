@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from kubidu.cli import output
-from kubidu.cli.client import API, service_path
+from kubidu.cli.client import environment_path, service_path
 from kubidu.cli.context import linked, open_client, wants_json
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -107,8 +107,7 @@ def git_branch(
     """Choose which pushed branch deploys the linked environment (production: main)."""
     target = linked()
     with open_client(ctx) as client:
-        path = f"{API}/projects/{target.project}/environments/{target.environment}/git-branch"
-        answer = client.put(path, {"branch": branch})
+        answer = client.put(environment_path(target, "/git-branch"), {"branch": branch})
     tracked = answer.get("branch")
     typer.echo(
         f"{target.environment} deploys pushes of {tracked}"

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import typer
 
 from kubidu.cli import config
-from kubidu.cli.client import API, ApiClient, service_path
+from kubidu.cli.client import API, ApiClient, environment_path, service_path
 from kubidu.cli.context import open_client
 from kubidu.cli.errors import ApiError
 from kubidu.cli.parsing import name_from_directory
@@ -37,8 +37,7 @@ def init(
     )
     with open_client(ctx) as client:
         _ensure(client, f"{API}/projects", link.project, kind="project")
-        services = f"{API}/projects/{_q(link.project)}/environments/{_q(link.environment)}/services"
-        _ensure(client, services, link.service, kind="service")
+        _ensure(client, environment_path(link, "/services"), link.service, kind="service")
     _write(cwd, link)
 
 
