@@ -8,33 +8,16 @@ archives get a 4xx with a reason, and nothing is written (no deployment, no stor
 
 from __future__ import annotations
 
-import io
 import os
-import tarfile
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.helpers.apps import tarball
 from tests.helpers.server import KubiduServer
 
 SVC = "/projects/alpha/environments/production/services/web"
-
-
-def _tarball(members: dict[str, bytes], *, link: tuple[str, str] | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        if link:
-            info = tarfile.TarInfo(link[0])
-            info.type, info.linkname = tarfile.SYMTYPE, link[1]
-            tar.addfile(info)
-    return buffer.getvalue()
-
-
 GOOD_APP = {"app.py": b"print('hi')\n", "requirements.txt": b""}
 
 
@@ -49,7 +32,7 @@ def two_teams(kubidu_server: KubiduServer) -> tuple[KubiduServer, str]:
     assert created.status_code == 201, created.text
     server.api("PUT", f"{SVC}/env", json={"set": {"SECRET": "s3cr3t"}}).raise_for_status()
     deployed = server.api(
-        "POST", f"{SVC}/deployments", files={"source": ("s.tar.gz", _tarball(GOOD_APP))}
+        "POST", f"{SVC}/deployments", files={"source": ("s.tar.gz", tarball(GOOD_APP))}
     )
     assert deployed.status_code == 202, deployed.text
     user = server.api("POST", "/users", json={"email": "eve@example.com"})
@@ -84,7 +67,7 @@ def test_another_team_sees_nothing(two_teams: tuple[KubiduServer, str]) -> None:
         ("PATCH", SVC, {"json": {"replicas": 3}}),
         ("POST", "/projects/alpha/environments", {"json": {"name": "staging"}}),
         ("POST", "/projects/alpha/environments/production/services", {"json": {"name": "x"}}),
-        ("POST", f"{SVC}/deployments", {"files": {"source": ("s.tar.gz", _tarball(GOOD_APP))}}),
+        ("POST", f"{SVC}/deployments", {"files": {"source": ("s.tar.gz", tarball(GOOD_APP))}}),
     ]
     for method, path, kwargs in writes:
         response = server.api(method, path, token=other, **kwargs)  # type: ignore[arg-type]
@@ -111,9 +94,9 @@ def test_bad_input_is_rejected_and_nothing_is_written(
         assert response.status_code == 422, key
     assert [v["key"] for v in server.api("GET", f"{SVC}/env").json()] == ["SECRET"]
     hostile = {
-        "traversal": _tarball({"../evil.py": b"x"}),
-        "absolute": _tarball({"/etc/evil": b"x"}),
-        "link out": _tarball(GOOD_APP, link=("out", "/etc/passwd")),
+        "traversal": tarball({"../evil.py": b"x"}),
+        "absolute": tarball({"/etc/evil": b"x"}),
+        "link out": tarball(GOOD_APP, link=("out", "/etc/passwd")),
         "not gzip": b"this is not an archive",
     }
     for what, data in hostile.items():
@@ -134,7 +117,7 @@ def test_oversized_upload_is_413(tmp_path: Path, kubidu_server: KubiduServer) ->
     server.api(
         "POST", "/projects/alpha/environments/production/services", json={"name": "web"}
     ).raise_for_status()
-    big = _tarball({**GOOD_APP, "blob.bin": os.urandom(2 << 20)})
+    big = tarball({**GOOD_APP, "blob.bin": os.urandom(2 << 20)})
     response = server.api("POST", f"{SVC}/deployments", files={"source": ("s.tgz", big)})
     assert response.status_code == 413, response.text
     assert server.api("GET", f"{SVC}/deployments").json() == []

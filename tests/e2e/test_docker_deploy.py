@@ -8,6 +8,8 @@ Checks:
 * a Dockerfile that fails to build, a container that exits at once and one that never listens
   each fail with a reason while the previous deployment keeps serving;
 * ``kubidu scale web=2 --cpu 0.5 --memory 256M`` reaches the Engine;
+* another team can neither run a team's built image (by tag; image IDs and ID prefixes are
+  refused outright) nor build on it (``FROM`` it, ``COPY --from`` it);
 * ``kill -9`` of the control plane: apps keep serving; after a restart the same containers are
   re-adopted, none duplicated, none orphaned.
 """
@@ -24,7 +26,7 @@ import pytest
 
 from kubidu.runtimes.docker import labels as lbl
 from tests.helpers import docker as docker_helpers
-from tests.helpers.apps import write_stdlib_app
+from tests.helpers.apps import tarball, write_stdlib_app
 from tests.helpers.docker import BaseImages
 from tests.helpers.server import KubiduServer, traversable_dir
 from tests.helpers.traffic import steady_client
@@ -204,6 +206,52 @@ def test_kill_9_of_the_control_plane_readopts_containers(
         all=True, filters=lbl.owned(lbl.instance_for(server.data_dir))
     )
     assert len(every) == len(before), "a duplicate or orphaned container was left"
+
+
+def test_another_teams_image_can_neither_run_nor_be_built_upon(
+    server: KubiduServer, docker_engine: BaseImages, tmp_path: Path
+) -> None:
+    app = _dockerfile_app(tmp_path / "app", "private", docker_engine.python)
+    server.cli("init", "--project", "private", "--service", "web", cwd=app)
+    server.cli("deploy", cwd=app)
+    [victim] = [c for c in _containers(server) if _label(c, "project") == "private"]
+    image, image_id = str(victim["Config"]["Image"]), str(victim["Image"])  # type: ignore[index]
+    rival = server.api("POST", "/users", json={"email": "mallory@example.com"}).json()["token"]
+    assert server.api("POST", "/teams", json={"name": "rivals"}, token=rival).status_code == 201
+    deploys = _service_of_new_project(server, rival, "heist") + "/deployments"
+
+    def failure(response: httpx.Response) -> str:
+        assert response.status_code == 202, response.text
+        path = f"/deployments/{response.json()['id']}"
+        done = wait_for(
+            lambda: (d := server.api("GET", path, token=rival).json())["status"] == "failed" and d,
+            120,
+        )
+        return str(done["failure_reason"])
+
+    run = {"image": image, "port": 8000}
+    assert "built for another team" in failure(
+        server.api("POST", f"{deploys}/image", json=run, token=rival)
+    )
+    for ref in (image_id[:19], image_id.removeprefix("sha256:")[:12]):
+        refused = server.api("POST", f"{deploys}/image", json={"image": ref}, token=rival)
+        assert refused.status_code == 400 and "image ID" in refused.json()["detail"]
+    for dockerfile in (
+        f"FROM {image}\n",
+        f"FROM {docker_engine.python}\nCOPY --from={image} /app /stolen\n",
+    ):
+        upload = {"source": ("s.tgz", tarball({"Dockerfile": dockerfile.encode()}))}
+        built = server.api("POST", deploys, files=upload, token=rival)
+        assert "an image of another team" in failure(built)
+    assert [c for c in _containers(server) if _label(c, "project") == "heist"] == []
+
+
+def _service_of_new_project(server: KubiduServer, token: str, project: str) -> str:
+    assert server.api("POST", "/projects", json={"name": project}, token=token).status_code == 201
+    services = f"/projects/{project}/environments/production/services"
+    created = server.api("POST", services, json={"name": "web"}, token=token)
+    assert created.status_code == 201, created.text
+    return f"{services}/web"
 
 
 def _label(container: dict[str, object], key: str) -> str:

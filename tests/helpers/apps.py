@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import shutil
+import tarfile
 import textwrap
 from pathlib import Path
 
@@ -57,3 +59,18 @@ def write_stdlib_app(
 def copy_example(name: str, dest: Path) -> Path:
     shutil.copytree(EXAMPLES / name, dest)
     return dest
+
+
+def tarball(members: dict[str, bytes], *, link: tuple[str, str] | None = None) -> bytes:
+    """A gzipped upload of ``members`` (and one symlink ``(name, target)`` when given)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        if link:
+            info = tarfile.TarInfo(link[0])
+            info.type, info.linkname = tarfile.SYMTYPE, link[1]
+            tar.addfile(info)
+    return buffer.getvalue()

@@ -5,13 +5,16 @@ the runtime is docker). It unpacks the upload safely, takes the app's own ``Dock
 generates one (``dockerfiles.py``), and builds through the Engine API with the classic builder,
 streaming every output line into the deployment's build log as it comes. The Engine's layer
 cache makes a redeploy that only changed app code reuse the dependency layers. Images are
-tagged ``kubidu-apps/<team>:<deployment>``; static sites fall back to the release builder
-(the edge serves them from a release directory).
+tagged ``kubidu-apps/<team>:<deployment>`` and labelled with the team they were built for;
+before building, every image the Dockerfile starts from or copies from is looked up, and one
+built for another team is refused (one Engine holds every team's images). Static sites fall
+back to the release builder (the edge serves them from a release directory).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import secrets
 import shutil
@@ -23,12 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from docker import APIClient
-from docker.errors import APIError, DockerException
+from docker.errors import APIError, DockerException, ImageNotFound
 
 from kubidu.builds.builder import Builder, BuildResult
+from kubidu.builds.dockerfile_refs import referenced_images
 from kubidu.builds.dockerfiles import GENERATED_IGNORE, BaseImages, ImagePlan, plan_image
 from kubidu.builds.stream import BuildFailed, LogFn
+from kubidu.core.errors import InvalidInput
+from kubidu.core.images import BUILT_FOR_TEAM_LABEL, built_for_other_team, validate_image_ref
 
+_logger = logging.getLogger(__name__)
 IMAGE_REPOSITORY = "kubidu-apps"
 _TAG_PART = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,127}$")
 _DONE = object()
@@ -54,9 +61,10 @@ class DockerImageBuilder(Builder):
             if plan is None:
                 await log("==> Static site: served by the edge, no image needed")
                 return await super().build(source, owner=owner, run_as=run_as, log=log)
+            await asyncio.to_thread(self._check_sources, _dockerfile_of(staging, plan), owner)
             tag = image_tag(owner, source)
             await log(f"==> Building image {tag} ({_describe(plan)})")
-            cache_hit = await self._build_image(staging, plan, tag, log)
+            cache_hit = await self._build_image(staging, plan, tag, log, owner=owner)
         finally:
             await asyncio.to_thread(shutil.rmtree, staging, True)
         image_id = await asyncio.to_thread(lambda: str(self._api.inspect_image(tag)["Id"]))
@@ -72,7 +80,38 @@ class DockerImageBuilder(Builder):
             health_path=plan.health_path,
         )
 
-    async def _build_image(self, src: Path, plan: ImagePlan, tag: str, log: LogFn) -> bool:
+    def discard(self, artifact: str) -> None:
+        """Untag an image this builder made (layers other images share stay); a static site's
+        release directory goes the release builder's way; other images are never touched."""
+        if not artifact.startswith(f"{IMAGE_REPOSITORY}/"):
+            super().discard(artifact)
+            return
+        try:
+            self._api.remove_image(artifact)
+        except ImageNotFound:
+            pass  # already gone
+        except APIError as exc:  # e.g. a stray container still uses it: say so, go on
+            _logger.warning("could not remove image %s: %s", artifact, exc)
+
+    def _check_sources(self, dockerfile: str, owner: str) -> None:
+        """Refuse a Dockerfile that reads from an image Kubidu built for another team."""
+        try:
+            refs = [validate_image_ref(ref) for ref in referenced_images(dockerfile)]
+        except InvalidInput as exc:
+            raise BuildFailed(str(exc)) from exc
+        for ref in refs:
+            try:
+                config = self._api.inspect_image(ref).get("Config") or {}
+            except ImageNotFound:
+                continue  # not on this host: the Engine pulls it, so no team built it here
+            if built_for_other_team(config.get("Labels"), owner):
+                raise BuildFailed(f"the Dockerfile uses {ref!r}, an image of another team")
+            if any("--from" in trigger.lower() for trigger in config.get("OnBuild") or []):
+                raise BuildFailed(f"{ref!r} has ONBUILD triggers that copy from other images")
+
+    async def _build_image(
+        self, src: Path, plan: ImagePlan, tag: str, log: LogFn, *, owner: str
+    ) -> bool:
         """Run the Engine build, log its lines live; True when every step came from cache."""
         if plan.dockerfile is not None:
             (src / "Dockerfile").write_text(plan.dockerfile)
@@ -81,7 +120,8 @@ class DockerImageBuilder(Builder):
         with tempfile.TemporaryFile(dir=self._work_dir) as context:
             await asyncio.to_thread(_tar, src, context)
             steps = cached = 0
-            async for line in _stream(self._api, context, tag, timeout=self._timeout):
+            lines = _stream(self._api, context, tag=tag, owner=owner, timeout=self._timeout)
+            async for line in lines:
                 steps += line.startswith("Step ")
                 cached += "Using cache" in line
                 await log(line)
@@ -97,6 +137,12 @@ def image_tag(owner: str, source: Path) -> str:
     return f"{IMAGE_REPOSITORY}/{team}:{deployment}"
 
 
+def _dockerfile_of(src: Path, plan: ImagePlan) -> str:
+    if plan.dockerfile is not None:
+        return plan.dockerfile
+    return (src / "Dockerfile").read_text(encoding="utf-8", errors="replace")
+
+
 def _describe(plan: ImagePlan) -> str:
     return (
         "the app's Dockerfile" if plan.dockerfile is None else f"generated {plan.kind} Dockerfile"
@@ -109,14 +155,14 @@ def _tar(src: Path, into: Any) -> None:
     into.seek(0)
 
 
-async def _stream(api: APIClient, context: Any, tag: str, *, timeout: float) -> Any:
+async def _stream(api: APIClient, context: Any, *, tag: str, owner: str, timeout: float) -> Any:
     """The build's output lines as they come; a failed step raises :class:`BuildFailed`."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[object] = asyncio.Queue()
 
     def produce() -> None:
         try:
-            for item in _engine_build(api, context, tag, timeout):
+            for item in _engine_build(api, context, tag=tag, owner=owner, timeout=timeout):
                 loop.call_soon_threadsafe(queue.put_nowait, item)
         except (APIError, DockerException, OSError) as exc:
             loop.call_soon_threadsafe(queue.put_nowait, BuildFailed(f"image build failed: {exc}"))
@@ -139,11 +185,14 @@ async def _stream(api: APIClient, context: Any, tag: str, *, timeout: float) -> 
         await worker
 
 
-def _engine_build(api: APIClient, context: Any, tag: str, timeout: float) -> Iterator[str]:
+def _engine_build(
+    api: APIClient, context: Any, *, tag: str, owner: str, timeout: float
+) -> Iterator[str]:
     chunks = api.build(
         fileobj=context,
         custom_context=True,
         tag=tag,
+        labels={BUILT_FOR_TEAM_LABEL: owner},  # applied last: a Dockerfile LABEL cannot forge it
         rm=True,
         forcerm=True,
         pull=False,

@@ -24,6 +24,7 @@ import requests
 from docker import APIClient
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
+from kubidu.core.images import built_for_other_team
 from kubidu.runtimes.base import (
     Capabilities,
     LogLine,
@@ -88,7 +89,7 @@ class DockerRuntime:
         lbl.check_key(spec.deployment_id)
         argv = app_argv(spec.command, app_env(spec))
         async with self._lock(spec.service_key):
-            await _engine(self._ensure_image, spec.artifact)
+            await _engine(self._ensure_image, spec.artifact, spec.labels.team)
             mine = [i for i in await self._containers(spec.service_key) if _of(i, spec)]
             dead = [i for i in mine if i["State"]["Status"] in ("exited", "created")]
             await _all(_engine(self._discard, i, 0) for i in dead)
@@ -130,7 +131,7 @@ class DockerRuntime:
     async def run_oneoff(self, spec: WorkloadSpec, *, timeout_s: float = 600.0) -> OneOffResult:
         lbl.check_key(spec.service_key)
         argv = app_argv(spec.command, app_env(spec))
-        await _engine(self._ensure_image, spec.artifact)
+        await _engine(self._ensure_image, spec.artifact, spec.labels.team)
         network = await _engine(self._network, spec)
         container_id = await _engine(self._create, spec, argv, network, "oneoff")
         try:
@@ -174,16 +175,21 @@ class DockerRuntime:
                 continue  # removed between the listing and the inspection
         return infos
 
-    def _ensure_image(self, ref: str) -> None:
+    def _ensure_image(self, ref: str, team: str) -> None:
+        """Pull ``ref`` when missing; refuse an image Kubidu built for another team."""
         try:
-            self.api.inspect_image(ref)
-            return
+            image = self.api.inspect_image(ref)
         except ImageNotFound:
-            pass
+            image = self._pull(ref)
         except APIError as exc:
             raise PermanentRuntimeError(f"invalid image reference {ref!r}: {_reason(exc)}") from exc
+        if built_for_other_team((image.get("Config") or {}).get("Labels"), team):
+            raise PermanentRuntimeError(f"image {ref!r} was built for another team")
+
+    def _pull(self, ref: str) -> Info:
         try:
             self.api.pull(ref)
+            return self.api.inspect_image(ref)  # type: ignore[no-any-return]
         except (APIError, DockerException) as exc:
             raise PermanentRuntimeError(
                 f"image {ref!r} does not exist on this host and could not be pulled: {_reason(exc)}"
