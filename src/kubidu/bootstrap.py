@@ -200,7 +200,8 @@ def assemble(settings: Settings) -> ControlPlane:
         public_ips=settings.public_ip_list,
     )
     busy: set[str] = set()
-    workers = _workers(settings, db, keyring, runtime, routes, busy, logs)
+    builder = make_builder(settings)
+    workers = _workers(settings, db, keyring, runtime, routes, busy, logs, builder)
     platform = Platform(
         db=db,
         keyring=keyring,
@@ -236,7 +237,7 @@ def assemble(settings: Settings) -> ControlPlane:
         workers=workers,
         reconciler=reconciler,
         shipper=_shipper(settings, runtime, logs),
-        housekeeper=_housekeeper(settings, db, logs),
+        housekeeper=_housekeeper(settings, db, logs, builder),
         app=_app(settings, platform),
         domain_verifier=verifier,
     )
@@ -247,10 +248,8 @@ def _shipper(settings: Settings, runtime: Runtime, logs: LogSink) -> LogShipper:
     return LogShipper(runtime=runtime, store=logs.store, hub=logs.hub, limiter=limiter)
 
 
-def _housekeeper(settings: Settings, db: Database, logs: LogSink) -> Housekeeper:
-    pruner = ArtifactPruner(
-        db=db, releases_dir=settings.data_dir / "releases", keep=settings.keep_artifacts
-    )
+def _housekeeper(settings: Settings, db: Database, logs: LogSink, builder: Builder) -> Housekeeper:
+    pruner = ArtifactPruner(db=db, discard=builder.discard, keep=settings.keep_artifacts)
     policy = RetentionPolicy(
         log_days=settings.log_retention_days, lines_per_service=settings.log_lines_per_service
     )
@@ -265,8 +264,8 @@ def _workers(
     routes: RouteTable,
     busy: set[str],
     logs: LogSink,
+    builder: Builder,
 ) -> Workers:
-    builder = make_builder(settings)
     pipeline = DeployPipeline(
         db=db,
         keyring=keyring,

@@ -105,6 +105,13 @@ class Builder:
         await log(f"==> Build done in {time.monotonic() - started:.1f} s: {what} {artifact.name}")
         return self._result(plan, deps, artifact)
 
+    def discard(self, artifact: str) -> None:
+        """Delete a release no deployment needs any more; anything outside the releases dir is
+        left alone (blocking: the housekeeper calls it from a thread)."""
+        path = Path(artifact).resolve()
+        if self._releases_dir in path.parents:
+            remove_tree(path)
+
     def _extract(self, source: Path, staging: Path) -> None:
         safe_extract(source, staging, max_bytes=self._max_bytes, max_files=self._max_files)
 
