@@ -3,6 +3,8 @@
 Checks:
 * a Dockerfile app builds through the Engine (build log streamed), serves through Caddy, and
   its containers carry the workload labels; a redeploy under a steady client loses no request;
+* Python and Node.js apps without a Dockerfile build from generated ones (local base images)
+  and serve;
 * ``kubidu deploy --image`` runs a pre-built image without a build; a malformed reference is
   refused (4xx with a reason), a missing image fails the deploy with a reason;
 * a Dockerfile that fails to build, a container that exits at once and one that never listens
@@ -26,7 +28,7 @@ import pytest
 
 from kubidu.runtimes.docker import labels as lbl
 from tests.helpers import docker as docker_helpers
-from tests.helpers.apps import tarball, write_stdlib_app
+from tests.helpers.apps import copy_example, tarball, write_stdlib_app
 from tests.helpers.docker import BaseImages
 from tests.helpers.server import KubiduServer, traversable_dir
 from tests.helpers.traffic import steady_client
@@ -40,7 +42,11 @@ def server(
     docker_engine: BaseImages, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[KubiduServer]:
     home = tmp_path_factory.mktemp("home")
-    env = {"KUBIDU_RUNTIME": "docker", "KUBIDU_DOCKER_PYTHON_IMAGE": docker_engine.python}
+    env = {
+        "KUBIDU_RUNTIME": "docker",
+        "KUBIDU_DOCKER_PYTHON_IMAGE": docker_engine.python,
+        "KUBIDU_DOCKER_NODE_IMAGE": docker_helpers.node_image(),
+    }
     started = KubiduServer(data_dir=traversable_dir() / "data", home=home, extra_env=env)
     try:
         started.start()
@@ -76,6 +82,14 @@ def _dockerfile_app(root: Path, version: str, python: str, *, cmd: str = "") -> 
     return app
 
 
+def _deployed(server: KubiduServer, root: Path, version: str, python: str, project: str) -> Path:
+    """A Dockerfile app, linked to ``<project>/web`` and deployed."""
+    app = _dockerfile_app(root, version, python)
+    server.cli("init", "--project", project, "--service", "web", cwd=app)
+    server.cli("deploy", cwd=app)
+    return app
+
+
 def _hostname(server: KubiduServer, app: Path) -> str:
     return httpx.URL(server.cli_json("status", cwd=app)["url"]).host or ""
 
@@ -83,9 +97,7 @@ def _hostname(server: KubiduServer, app: Path) -> str:
 def test_dockerfile_app_deploys_and_redeploys_without_downtime(
     server: KubiduServer, docker_engine: BaseImages, tmp_path: Path
 ) -> None:
-    app = _dockerfile_app(tmp_path / "app", "v1", docker_engine.python)
-    server.cli("init", "--project", "dockerfile", "--service", "web", cwd=app)
-    server.cli("deploy", cwd=app)
+    app = _deployed(server, tmp_path / "app", "v1", docker_engine.python, "dockerfile")
     hostname = _hostname(server, app)
     assert server.fetch(hostname).text.startswith("v1 hello")
     build = server.cli("logs", "--build", cwd=app).stdout
@@ -102,6 +114,24 @@ def test_dockerfile_app_deploys_and_redeploys_without_downtime(
     assert server.fetch(hostname).text.startswith("v2")
     assert "Using cache" in server.cli("logs", "--build", cwd=app).stdout
     assert len([c for c in _containers(server) if _label(c, "project") == "dockerfile"]) == 1
+
+
+def test_detected_python_and_node_apps_run_from_generated_dockerfiles(
+    server: KubiduServer, tmp_path: Path
+) -> None:
+    python = write_stdlib_app(tmp_path / "py", version="generated")
+    node = copy_example("node-app", tmp_path / "node")
+    for app, service in ((python, "py"), (node, "node")):
+        server.cli("init", "--project", "generated", "--service", service, cwd=app)
+        server.cli("deploy", cwd=app)
+    assert server.fetch(_hostname(server, python)).text == "generated hello\n"
+    assert "Hello from Kubidu" in server.fetch(_hostname(server, node)).text
+    python_build = server.cli("logs", "--build", cwd=python).stdout
+    node_build = server.cli("logs", "--build", cwd=node).stdout
+    assert "generated python Dockerfile" in python_build
+    assert "generated node Dockerfile" in node_build and "npm install" in node_build
+    images = {_label(c, "service"): c["Config"]["Image"] for c in _containers(server)}  # type: ignore[index]
+    assert str(images["node"]).startswith("kubidu-apps/")
 
 
 def test_prebuilt_image_and_bad_references(
@@ -135,9 +165,7 @@ def test_prebuilt_image_and_bad_references(
 def test_bad_deploys_fail_with_a_reason_and_keep_the_previous_serving(
     server: KubiduServer, docker_engine: BaseImages, tmp_path: Path
 ) -> None:
-    app = _dockerfile_app(tmp_path / "app", "v1", docker_engine.python)
-    server.cli("init", "--project", "faults", "--service", "web", cwd=app)
-    server.cli("deploy", cwd=app)
+    app = _deployed(server, tmp_path / "app", "v1", docker_engine.python, "faults")
     hostname = _hostname(server, app)
     v1 = server.cli_json("status", cwd=app)["deployment_id"]
     cases = {
@@ -169,9 +197,7 @@ def test_bad_deploys_fail_with_a_reason_and_keep_the_previous_serving(
 def test_scale_sets_replicas_and_limits(
     server: KubiduServer, docker_engine: BaseImages, tmp_path: Path
 ) -> None:
-    app = _dockerfile_app(tmp_path / "app", "v1", docker_engine.python)
-    server.cli("init", "--project", "scaled", "--service", "web", cwd=app)
-    server.cli("deploy", cwd=app)
+    app = _deployed(server, tmp_path / "app", "v1", docker_engine.python, "scaled")
     out = server.cli("scale", "web=2", "--cpu", "0.5", "--memory", "256M", cwd=app).stdout
     assert "2 replica(s)" in out and "256 MB" in out
 
@@ -190,9 +216,7 @@ def test_scale_sets_replicas_and_limits(
 def test_kill_9_of_the_control_plane_readopts_containers(
     server: KubiduServer, docker_engine: BaseImages, tmp_path: Path
 ) -> None:
-    app = _dockerfile_app(tmp_path / "app", "v1", docker_engine.python)
-    server.cli("init", "--project", "survivor", "--service", "web", cwd=app)
-    server.cli("deploy", cwd=app)
+    app = _deployed(server, tmp_path / "app", "v1", docker_engine.python, "survivor")
     hostname = _hostname(server, app)
     before = sorted(str(c["Id"]) for c in _containers(server))
     server.kill9()
@@ -211,9 +235,7 @@ def test_kill_9_of_the_control_plane_readopts_containers(
 def test_another_teams_image_can_neither_run_nor_be_built_upon(
     server: KubiduServer, docker_engine: BaseImages, tmp_path: Path
 ) -> None:
-    app = _dockerfile_app(tmp_path / "app", "private", docker_engine.python)
-    server.cli("init", "--project", "private", "--service", "web", cwd=app)
-    server.cli("deploy", cwd=app)
+    _deployed(server, tmp_path / "app", "private", docker_engine.python, "private")
     [victim] = [c for c in _containers(server) if _label(c, "project") == "private"]
     image, image_id = str(victim["Config"]["Image"]), str(victim["Image"])  # type: ignore[index]
     rival = server.api("POST", "/users", json={"email": "mallory@example.com"}).json()["token"]

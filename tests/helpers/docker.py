@@ -5,7 +5,10 @@ Nothing can be pulled from a registry here, so the base images are made from thi
 * ``kubidu-test/python`` — busybox plus the host's ``python3`` with its standard library and
   exactly the shared libraries it links (found with ``ldd``): a real CPython in a container,
   enough for stdlib apps and the generated Python Dockerfile.
-Both are imported with ``docker import`` once; their tags carry a hash of their inputs, so a
+* ``kubidu-test/node`` (:func:`node_image`, built only by the tests that need it) — busybox
+  plus the host's ``node``, the libraries it links and the host's ``npm`` package: enough for
+  the generated Node.js Dockerfile (``npm install`` of an app without dependencies).
+They are imported with ``docker import`` once; their tags carry a hash of their inputs, so a
 later session on the same machine reuses them. :class:`DockerDaemon` stops only a ``dockerd``
 it started itself.
 """
@@ -97,6 +100,33 @@ def base_images() -> BaseImages:
     return BaseImages(busybox=busybox, python=python)
 
 
+def node_image() -> str:
+    """The tag of the local Node.js base image, built on first use."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        missing_dependency("node and npm (Debian nodejs, npm) are needed for the node base image")
+    return _ensure(client(), "kubidu-test/node", [BUSYBOX, Path(node).resolve()], _node_rootfs)
+
+
+def _node_rootfs(root: Path) -> None:
+    _busybox_rootfs(root)
+    _merged_usr(root)
+    node = Path(str(shutil.which("node"))).resolve()
+    for path in [*_linked(node), node]:
+        _copy(path, root)
+    npm_cli = Path(str(shutil.which("npm"))).resolve()  # <npm package>/bin/npm-cli.js
+    package = npm_cli.parents[1]
+    # Debian's npm keeps its dependencies beside it (/usr/share/nodejs); the upstream one, inside.
+    tree = package if (package / "node_modules").is_dir() else package.parent
+    shutil.copytree(tree, root / tree.relative_to("/"), symlinks=True)
+    usr_bin = root / "usr" / "bin"
+    usr_bin.mkdir(parents=True, exist_ok=True)
+    (usr_bin / "npm").symlink_to(npm_cli)
+    if node.name != "node":
+        (usr_bin / "node").symlink_to(node.name)
+    (usr_bin / "env").symlink_to("/bin/busybox")  # npm's "#!/usr/bin/env node"
+
+
 def _ensure(api: docker.APIClient, repo: str, inputs: list[Path], fill: object) -> str:
     digest = hashlib.sha256(RECIPE_VERSION.encode())
     for path in inputs:
@@ -156,9 +186,7 @@ def _linked(binary: Path) -> set[Path]:
 
 def _python_rootfs(root: Path) -> None:
     _busybox_rootfs(root)
-    for merged in ("lib", "lib64"):  # merged /usr, as on Debian: one real copy per library
-        (root / "usr" / merged).mkdir(parents=True)
-        (root / merged).symlink_to(f"usr/{merged}")
+    _merged_usr(root)
     python, stdlib, *libraries = _python_files()
     for path in [*libraries, python]:
         _copy(path, root)
@@ -172,6 +200,13 @@ def _python_rootfs(root: Path) -> None:
     for name in ("python3", "python"):
         if not (usr_bin / name).exists():
             (usr_bin / name).symlink_to(python.name)
+
+
+def _merged_usr(root: Path) -> None:
+    """/lib and /lib64 link into /usr, as on Debian: one real copy per library."""
+    for merged in ("lib", "lib64"):
+        (root / "usr" / merged).mkdir(parents=True, exist_ok=True)
+        (root / merged).symlink_to(f"usr/{merged}")
 
 
 def _copy(path: Path, root: Path) -> None:

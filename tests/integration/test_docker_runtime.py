@@ -7,7 +7,8 @@ Checks:
   later apply, and an app over its memory limit is reported OOM-killed;
 * security: no privileged mode, no host network, no mounts, capabilities dropped,
   no-new-privileges, and no Docker socket inside the container;
-* a pre-built image that does not exist is a permanent error naming it.
+* a pre-built image that does not exist is a permanent error naming it;
+* the image builder's ``discard`` untags an image it built, and leaves any other image alone.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from kubidu.builds.docker_image import IMAGE_REPOSITORY, DockerImageBuilder
+from kubidu.builds.dockerfiles import BaseImages as BuildBases
 from kubidu.runtimes.base import (
     Labels,
     PermanentRuntimeError,
@@ -161,3 +164,32 @@ async def test_missing_image_is_permanent_and_named(runtime: DockerRuntime) -> N
     with pytest.raises(PermanentRuntimeError, match="no-such-image"):
         await runtime.apply(spec)
     assert await runtime.observe(spec.service_key) == []
+
+
+def test_discard_removes_only_images_the_builder_made(
+    docker_engine: BaseImages, tmp_path: Path
+) -> None:
+    api = docker_helpers.client()
+    suffix = secrets.token_hex(4)
+    built, foreign = f"{IMAGE_REPOSITORY}/team-a:dep-{suffix}", f"kubidu-test/kept:{suffix}"
+    for tag in (built, foreign):
+        docker_helpers.build_image(
+            api, tag=tag, dockerfile=f"FROM {docker_engine.busybox}\nLABEL t={tag}\n", files={}
+        )
+    builder = DockerImageBuilder(
+        api=api,
+        bases=BuildBases(python=docker_engine.python, node=docker_engine.python),
+        releases_dir=tmp_path / "releases",
+        cache_dir=tmp_path / "cache",
+        work_dir=tmp_path / "work",
+        max_bytes=1 << 20,
+        max_files=100,
+    )
+    try:
+        builder.discard(built)
+        builder.discard(foreign)
+        builder.discard(built)  # already gone: nothing to do, no error
+        tags = {t for image in api.images() for t in image.get("RepoTags") or []}
+        assert built not in tags and foreign in tags
+    finally:
+        api.remove_image(foreign, force=True)

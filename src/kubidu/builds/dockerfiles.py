@@ -69,7 +69,9 @@ def python_dockerfile(src: Path, base: str) -> str:
 def node_dockerfile(src: Path, base: str) -> str:
     locked = (src / "package-lock.json").is_file()
     manifests = "package.json package-lock.json" if locked else "package.json"
-    install = "npm ci --omit=dev" if locked else "npm install --omit=dev"
+    # No audit or funding calls: a build should not depend on the registry beyond the packages.
+    install = "npm ci" if locked else "npm install"
+    install += " --omit=dev --no-audit --no-fund"
     lines = [
         f"FROM {base}",
         "WORKDIR /app",
