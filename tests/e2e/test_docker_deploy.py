@@ -257,7 +257,7 @@ def test_another_teams_image_can_neither_run_nor_be_built_upon(
     )
     for ref in (image_id[:19], image_id.removeprefix("sha256:")[:12]):
         refused = server.api("POST", f"{deploys}/image", json={"image": ref}, token=rival)
-        assert refused.status_code == 400 and "image ID" in refused.json()["detail"]
+        assert refused.status_code == 422 and "image ID" in refused.json()["detail"]
     for dockerfile in (
         f"FROM {image}\n",
         f"FROM {docker_engine.python}\nCOPY --from={image} /app /stolen\n",
