@@ -27,9 +27,9 @@ from kubidu.services.context import Actor, Platform
 from kubidu.services.domains import DomainView
 from kubidu.web import sections
 from kubidu.web.pages import service_context
-from kubidu.web.render import Renderer
+from kubidu.web.render import Renderer, service_url
 from kubidu.web.sections import ServicePath
-from kubidu.web.session import Sessions, WebUser, form_user, redirect, service_url
+from kubidu.web.session import Sessions, WebUser, form_user, redirect
 
 BASE = "/projects/{project}/{env}/{service}/domains"
 MAX_HOSTNAME_FIELD = 1000  # the API's limit; the use-case gives the precise reason

@@ -23,9 +23,9 @@ from kubidu.core.errors import Conflict, InvalidInput
 from kubidu.services import github
 from kubidu.web import sections
 from kubidu.web.pages import service_context
-from kubidu.web.render import Renderer
+from kubidu.web.render import Renderer, service_url
 from kubidu.web.sections import ServicePath
-from kubidu.web.session import Sessions, WebUser, form_user, redirect, service_url
+from kubidu.web.session import Sessions, WebUser, form_user, redirect
 
 BASE = "/projects/{project}/{env}/{service}/github"
 FormStr = Annotated[str, Form()]

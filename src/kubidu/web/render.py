@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import quote
 
 import jinja2
 from fastapi import Request
@@ -74,6 +75,23 @@ def megabytes(value: int) -> str:
     return f"{value} MB"
 
 
+class _ServiceNames(Protocol):
+    project: str
+    environment: str
+    name: str
+
+
+def service_url(path: tuple[str, str, str], anchor: str = "") -> str:
+    """The service page's path (names URL-quoted), optionally with ``#anchor``."""
+    project, env, service = (quote(part, safe="") for part in path)
+    return f"/projects/{project}/{env}/{service}" + (f"#{anchor}" if anchor else "")
+
+
+def service_page(service: _ServiceNames) -> str:
+    """Filter: the page of a service view (anything with project, environment and name)."""
+    return service_url((service.project, service.environment, service.name))
+
+
 def make_templates() -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -85,6 +103,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["duration"] = duration
     env.filters["cpus"] = cpus
     env.filters["megabytes"] = megabytes
+    env.filters["service_page"] = service_page
     return Jinja2Templates(env=env)
 
 

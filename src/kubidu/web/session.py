@@ -11,7 +11,6 @@ cookie (``kubidu_login_csrf``) compared with the form field. Every other POST co
 import secrets
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from starlette.concurrency import run_in_threadpool
@@ -78,12 +77,6 @@ async def form_user(sessions: Sessions, request: Request, csrf_token: str) -> We
     user = await run_in_threadpool(sessions.user, request)
     check_csrf(user.csrf_token, csrf_token)
     return user
-
-
-def service_url(path: tuple[str, str, str], anchor: str = "") -> str:
-    """The service page's path (names URL-quoted), optionally with ``#anchor``."""
-    project, env, service = (quote(part, safe="") for part in path)
-    return f"/projects/{project}/{env}/{service}" + (f"#{anchor}" if anchor else "")
 
 
 def redirect(path: str) -> RedirectResponse:
