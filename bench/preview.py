@@ -75,19 +75,8 @@ def run(runs: int) -> dict[str, object]:
             linked = home / "linked"
             linked.mkdir()
             server.cli("init", "--project", "bench", "--service", "web", cwd=linked)
-            server.cli(
-                "github",
-                "connect",
-                REPO,
-                "--token",
-                TOKEN,
-                "--webhook-secret",
-                SECRET,
-                "--clone-url",
-                standin.clone_url(REPO),
-                "--previews",
-                cwd=linked,
-            )
+            connect = standin.connect_command(REPO, secret=SECRET, options=("--previews",))
+            server.cli(*connect, cwd=linked)
             checkout = work / "checkout"
             warmup = _one_preview(server, standin, checkout, 1)
             times = [_one_preview(server, standin, checkout, n) for n in range(2, runs + 2)]

@@ -80,20 +80,8 @@ def test_wait_for_ci_and_previews(
     app = tmp_path / "linked"
     app.mkdir()
     server.cli("init", "--project", "shop", "--service", "web", cwd=app)
-    server.cli(
-        "github",
-        "connect",
-        REPO,
-        "--token",
-        TOKEN,
-        "--webhook-secret",
-        SECRET,
-        "--clone-url",
-        standin.clone_url(REPO),
-        "--wait-for-ci",
-        "--previews",
-        cwd=app,
-    )
+    options = ("--wait-for-ci", "--previews")
+    server.cli(*standin.connect_command(REPO, secret=SECRET, options=options), cwd=app)
     server.cli("env", "set", "--secret", "GREETING=hi-from-base", "API_KEY=very-secret", cwd=app)
     marked = server.api(
         "PUT",

@@ -91,6 +91,23 @@ class GitHubStandIn:
     def clone_url(self, full_name: str) -> str:
         return f"{self.url}/{full_name}.git"
 
+    def connect_command(
+        self, full_name: str, *, secret: str, options: tuple[str, ...]
+    ) -> list[str]:
+        """The ``kubidu github connect`` argv for ``full_name`` served by this stand-in."""
+        return [
+            "github",
+            "connect",
+            full_name,
+            "--token",
+            self.token,
+            "--webhook-secret",
+            secret,
+            "--clone-url",
+            self.clone_url(full_name),
+            *options,
+        ]
+
     def commit(self, full_name: str, workdir: Path, message: str, branch: str = "main") -> str:
         """Commit ``workdir`` (a checkout made by this helper) and push it to ``branch``."""
         env = {**os.environ, **GIT_ENV}
