@@ -118,16 +118,23 @@ def test_claim_oldest_first_then_finish(platform: Platform) -> None:
 def test_concurrent_claimers_never_share_a_job(platform: Platform, database_url: str) -> None:
     ids = _enqueue(platform.db, 120)
     claims: dict[str, list[str]] = {"a": [], "b": []}
+    came_back_empty = {"a": False, "b": False}
     errors: list[Exception] = []
-    start = threading.Barrier(2)
+    # Rounds in lockstep: both claim at the same moment every round, so the two really race
+    # (free-running threads let one of them take every job before the other has started).
+    rounds = threading.Barrier(2, timeout=60)
 
     def claimer(name: str) -> None:
         db = Database(database_url)  # a second control plane: its own engine and pool
         try:
-            start.wait()
-            while (job := jobs.claim_next(db, worker_id=name)) is not None:
-                claims[name].append(job.id)
+            while not all(came_back_empty.values()):  # both read it after the same round
+                rounds.wait()
+                job = jobs.claim_next(db, worker_id=name)
+                came_back_empty[name] = job is None
+                claims[name] += [job.id] if job else []
+                rounds.wait()
         except Exception as exc:  # reported by the assertion below
+            rounds.abort()
             errors.append(exc)
         finally:
             db.dispose()
