@@ -2,17 +2,23 @@
 
 ``CaddyEdge`` (``caddy.py``) uses it to probe, load and stop Caddy. Each call opens a short-lived
 connection: the socket is local and cheap, and no client object outlives an event loop.
-Errors carry their retry policy: :class:`EdgeUnavailable` (Caddy not answering; retry later) vs
-:class:`EdgeConfigRejected` (Caddy refused the config; retrying the same config cannot help).
+Caddy restarts its admin endpoint after each config load, and a request that reaches the old
+endpoint as it closes is dropped unanswered; such a request is sent again (every call here is
+safe to repeat: a load replaces the whole config). Errors carry their retry policy:
+:class:`EdgeUnavailable` (Caddy not answering; retry later) vs :class:`EdgeConfigRejected`
+(Caddy refused the config; retrying the same config cannot help).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+_RESEND_PAUSES = (0.05, 0.2)  # two resends while Caddy restarts its admin endpoint
 
 
 class EdgeError(Exception):
@@ -59,6 +65,16 @@ class CaddyAdmin:
         await self._request("POST", "/stop")
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        for pause in _RESEND_PAUSES:
+            try:
+                return await self._request_once(method, path, **kwargs)
+            except EdgeUnavailable as error:
+                if not isinstance(error.__cause__, httpx.RemoteProtocolError):
+                    raise  # nothing listens, or it timed out: the caller's retry policy decides
+                await asyncio.sleep(pause)
+        return await self._request_once(method, path, **kwargs)
+
+    async def _request_once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         transport = httpx.AsyncHTTPTransport(uds=str(self.socket_path))
         async with httpx.AsyncClient(
             transport=transport, base_url="http://localhost", timeout=self._timeout_s
